@@ -1,0 +1,135 @@
+BEGIN;
+
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL, 
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+-- Running upgrade  -> 0001
+
+CREATE TABLE backtests (
+    id UUID NOT NULL, 
+    name VARCHAR(255) NOT NULL, 
+    description TEXT, 
+    platform VARCHAR(32) DEFAULT 'ctrader' NOT NULL, 
+    symbol VARCHAR(64), 
+    symbols JSONB NOT NULL, 
+    period VARCHAR(32), 
+    testing_start TIMESTAMP WITH TIME ZONE, 
+    testing_end TIMESTAMP WITH TIME ZONE, 
+    initial_balance NUMERIC(18, 2) NOT NULL, 
+    ending_balance NUMERIC(18, 2), 
+    ending_equity NUMERIC(18, 2), 
+    net_profit NUMERIC(18, 2) NOT NULL, 
+    gross_profit NUMERIC(18, 2) NOT NULL, 
+    gross_loss NUMERIC(18, 2) NOT NULL, 
+    total_trades INTEGER NOT NULL, 
+    winning_trades INTEGER NOT NULL, 
+    losing_trades INTEGER NOT NULL, 
+    win_rate NUMERIC(7, 2) NOT NULL, 
+    profit_factor NUMERIC(14, 4), 
+    max_balance_drawdown NUMERIC(18, 2) NOT NULL, 
+    max_balance_drawdown_percent NUMERIC(7, 2) NOT NULL, 
+    max_equity_drawdown NUMERIC(18, 2), 
+    max_equity_drawdown_percent NUMERIC(7, 2), 
+    commissions NUMERIC(18, 2) NOT NULL, 
+    swaps NUMERIC(18, 2) NOT NULL, 
+    reported_statistics JSONB NOT NULL, 
+    source_files JSONB NOT NULL, 
+    content_hash VARCHAR(64), 
+    created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+    CONSTRAINT pk_backtests PRIMARY KEY (id), 
+    CONSTRAINT uq_backtests_content_hash UNIQUE (content_hash)
+);
+
+CREATE INDEX ix_backtests_created_at ON backtests (created_at);
+
+CREATE INDEX ix_backtests_net_profit ON backtests (net_profit);
+
+CREATE TABLE daily_summary (
+    backtest_id UUID NOT NULL, 
+    trade_date DATE NOT NULL, 
+    total_trades INTEGER NOT NULL, 
+    winning_trades INTEGER NOT NULL, 
+    losing_trades INTEGER NOT NULL, 
+    gross_profit NUMERIC(18, 2) NOT NULL, 
+    gross_loss NUMERIC(18, 2) NOT NULL, 
+    net_profit NUMERIC(18, 2) NOT NULL, 
+    win_rate NUMERIC(7, 2) NOT NULL, 
+    end_balance NUMERIC(18, 2) NOT NULL, 
+    CONSTRAINT pk_daily_summary PRIMARY KEY (backtest_id, trade_date), 
+    CONSTRAINT fk_daily_summary_backtest_id_backtests FOREIGN KEY(backtest_id) REFERENCES backtests (id) ON DELETE CASCADE
+);
+
+CREATE TABLE ingestion_jobs (
+    id UUID NOT NULL, 
+    job_type VARCHAR(32) NOT NULL, 
+    status VARCHAR(16) NOT NULL, 
+    error_message TEXT, 
+    errors JSONB NOT NULL, 
+    error_count INTEGER NOT NULL, 
+    warnings JSONB NOT NULL, 
+    source_files JSONB NOT NULL, 
+    options JSONB NOT NULL, 
+    trades_ingested INTEGER NOT NULL, 
+    backtest_id UUID, 
+    started_at TIMESTAMP WITH TIME ZONE, 
+    finished_at TIMESTAMP WITH TIME ZONE, 
+    created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+    CONSTRAINT pk_ingestion_jobs PRIMARY KEY (id), 
+    CONSTRAINT ck_ingestion_jobs_status CHECK (status IN ('pending', 'running', 'completed', 'failed')), 
+    CONSTRAINT fk_ingestion_jobs_backtest_id_backtests FOREIGN KEY(backtest_id) REFERENCES backtests (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_ingestion_jobs_status_created_at ON ingestion_jobs (status, created_at);
+
+CREATE TABLE parameters (
+    backtest_id UUID NOT NULL, 
+    name VARCHAR(255) NOT NULL, 
+    value TEXT, 
+    value_type VARCHAR(16) NOT NULL, 
+    group_name VARCHAR(255), 
+    display_name VARCHAR(255), 
+    CONSTRAINT pk_parameters PRIMARY KEY (backtest_id, name), 
+    CONSTRAINT fk_parameters_backtest_id_backtests FOREIGN KEY(backtest_id) REFERENCES backtests (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_parameters_name_value ON parameters (name, value);
+
+CREATE TABLE trades (
+    backtest_id UUID NOT NULL, 
+    trade_number INTEGER NOT NULL, 
+    deal_id VARCHAR(64), 
+    symbol VARCHAR(64) NOT NULL, 
+    direction VARCHAR(4) NOT NULL, 
+    open_time TIMESTAMP WITH TIME ZONE NOT NULL, 
+    close_time TIMESTAMP WITH TIME ZONE NOT NULL, 
+    entry_price NUMERIC(20, 8) NOT NULL, 
+    exit_price NUMERIC(20, 8) NOT NULL, 
+    quantity NUMERIC(20, 4), 
+    volume NUMERIC(20, 4), 
+    commission NUMERIC(18, 2) NOT NULL, 
+    swap NUMERIC(18, 2) NOT NULL, 
+    pips NUMERIC(20, 4), 
+    gross_profit NUMERIC(18, 2), 
+    profit NUMERIC(18, 2) NOT NULL, 
+    balance_after NUMERIC(18, 2) NOT NULL, 
+    drawdown NUMERIC(18, 2) NOT NULL, 
+    drawdown_percent NUMERIC(9, 4) NOT NULL, 
+    label VARCHAR(255), 
+    comment TEXT, 
+    extra JSONB, 
+    CONSTRAINT pk_trades PRIMARY KEY (backtest_id, trade_number), 
+    CONSTRAINT ck_trades_direction CHECK (direction IN ('buy', 'sell')), 
+    CONSTRAINT fk_trades_backtest_id_backtests FOREIGN KEY(backtest_id) REFERENCES backtests (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_trades_backtest_id_open_time ON trades (backtest_id, open_time);
+
+CREATE INDEX ix_trades_backtest_id_symbol ON trades (backtest_id, symbol);
+
+INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
+
+COMMIT;
+

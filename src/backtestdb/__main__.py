@@ -1,0 +1,3 @@
+from backtestdb.cli import main
+
+main()

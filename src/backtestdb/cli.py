@@ -1,0 +1,287 @@
+"""The `backtestdb` command: a thin layer over the same functions the API calls."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from backtestdb import backtests, jobs, migrate
+from backtestdb.config import get_settings
+from backtestdb.db import get_engine, make_engine, session_factory
+from backtestdb.errors import BacktestdbError
+from backtestdb.ingest import IngestRequest, OnError
+from backtestdb.maintenance import app as maintenance_app
+from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Schema
+from backtestdb.storage import LocalStorage, SourceFile
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(maintenance_app, name="maintenance")
+console = Console()
+errors_console = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def parse_balance(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        balance = Decimal(value.strip())
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not a number") from None
+    if not balance.is_finite() or balance < 0:
+        raise typer.BadParameter(f"{value!r} must be a finite amount >= 0")
+    return balance
+
+
+def source(role: Any, path: Path | None) -> SourceFile | None:
+    return SourceFile(role, path.name, path) if path is not None else None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def dump(model: Schema) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def fail(error: BacktestdbError, as_json: bool) -> None:
+    show_error(error, as_json)
+    raise typer.Exit(1)
+
+
+def show_error(error: BacktestdbError, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "detail": error.message,
+                "job_id": str(error.job_id) if error.job_id else None,
+                "error_count": error.error_count,
+                "errors": [e.as_dict() for e in error.errors],
+            }
+        )
+    else:
+        errors_console.print(f"[bold red]Error:[/] {error.message}")
+        if error.errors:
+            errors_console.print(row_table("Problems", [e.as_dict() for e in error.errors]))
+        if error.error_count > len(error.errors):
+            errors_console.print(f"… and {error.error_count - len(error.errors)} more")
+        if error.job_id:
+            errors_console.print(f"Job {error.job_id} recorded the failure.")
+
+
+ROW_ERROR_COLUMNS = ("file", "row", "column", "value", "message")
+
+
+def row_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ROW_ERROR_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row[c]) for c in ROW_ERROR_COLUMNS))
+    return table
+
+
+@app.command()
+def ingest(
+    report: Annotated[Path | None, typer.Argument(help="cTrader report, JSON or HTML")] = None,
+    csv: Annotated[Path | None, typer.Option(help="History CSV (the trade source)")] = None,
+    params: Annotated[
+        Path | None, typer.Option(help="Parameters: JSON, .cbotset or key=value")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Default: the file's name")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    initial_balance: Annotated[str | None, typer.Option(help="Default: from the report")] = None,
+    force: Annotated[bool, typer.Option(help="Store again even if identical")] = False,
+    on_error: Annotated[
+        str, typer.Option(help="strict: any bad row fails; skip: drop bad rows")
+    ] = "strict",
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest a backtest export into the database and print its summary."""
+    for path in (report, csv, params):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file")
+    if on_error not in ("strict", "skip"):
+        raise typer.BadParameter("--on-error takes strict or skip")
+    policy: OnError = "skip" if on_error == "skip" else "strict"
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
+                  console=errors_console, disable=as_json) as progress:  # fmt: skip
+        task = progress.add_task("Ingesting…")
+        request = IngestRequest(
+            report=source("report", report),
+            csv=source("history", csv),
+            parameters=source("parameters", params),
+            name=name,
+            description=description,
+            initial_balance=parse_balance(initial_balance),
+            on_error=policy,
+            force=force,
+            on_progress=lambda n: progress.update(task, description=f"Ingesting… {n:,} trades"),
+        )
+        try:
+            job, outcome = jobs.run_ingest(session_factory(get_engine()), request, get_settings())
+        except BacktestdbError as error:
+            progress.stop()
+            fail(error, as_json)
+            return
+    backtest = BacktestOut.model_validate(outcome.backtest)
+    if as_json:
+        warnings = [w.as_dict() for w in outcome.warnings]
+        print_json(
+            {
+                "job_id": str(job.id),
+                "backtest_id": str(backtest.id),
+                "status": job.status,
+                "message": outcome.message,
+                "backtest": dump(backtest),
+                "warnings": warnings,
+            }
+        )
+        return
+    console.print(f"[green]{outcome.message}[/]  job {job.id}")
+    console.print(summary_table(backtest))
+    if outcome.warnings:
+        console.print(row_table("Warnings", [w.as_dict() for w in outcome.warnings]))
+
+
+def summary_table(backtest: BacktestOut) -> Table:
+    table = Table(title=f"Backtest {backtest.id}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for field, value in dump(backtest).items():
+        table.add_row(field, "" if value is None else str(value))
+    return table
+
+
+@app.command("list")
+def list_(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List backtests, newest first."""
+    with session_factory(get_engine())() as session:
+        items, total = backtests.list_backtests(session, limit=limit, offset=offset)
+        rows = [BacktestOut.model_validate(b) for b in items]
+    if as_json:
+        print_json({"items": [dump(r) for r in rows], "total": total})
+        return
+    table = Table(title=f"{total} backtests", title_justify="left")
+    for column in (
+        "id",
+        "name",
+        "symbol",
+        "trades",
+        "win rate %",
+        "net profit",
+        "max DD %",
+        "created",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r.id), r.name, r.symbol or ", ".join(r.symbols), str(r.total_trades),
+                      str(r.win_rate), str(r.net_profit), str(r.max_balance_drawdown_percent),
+                      r.created_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def show(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
+    """Show one backtest with its parameters."""
+    with session_factory(get_engine())() as session:
+        try:
+            detail = BacktestDetail.model_validate(backtests.get_backtest(session, backtest_id))
+        except BacktestdbError as error:
+            fail(error, as_json)
+            return
+    if as_json:
+        print_json(dump(detail))
+        return
+    console.print(summary_table(BacktestOut.model_validate(detail)))
+    table = Table(title="Parameters", title_justify="left")
+    for column in ("name", "value", "type", "group"):
+        table.add_column(column)
+    for p in detail.parameters:
+        table.add_row(p.name, p.value or "", p.value_type, p.group or "")
+    console.print(table)
+
+
+@app.command()
+def delete(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
+    """Delete a backtest, its trades, parameters, daily rows and raw files."""
+    storage = LocalStorage(get_settings().effective_storage_dir)
+    try:
+        with session_factory(get_engine()).begin() as session:
+            backtests.delete_backtest(session, backtest_id, storage)
+    except BacktestdbError as error:
+        fail(error, as_json)
+    if as_json:
+        print_json({"deleted": str(backtest_id)})
+    else:
+        console.print(f"Deleted backtest {backtest_id}")
+
+
+@app.command("jobs")
+def jobs_(
+    job_id: Annotated[uuid.UUID | None, typer.Argument()] = None,
+    status: Annotated[str | None, typer.Option(help="pending, running, completed, failed")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List recent ingestion jobs, or show one with its row errors."""
+    with session_factory(get_engine())() as session:
+        try:
+            found = [jobs.get_job(session, job_id)] if job_id else jobs.list_jobs(session, status)
+        except BacktestdbError as error:
+            fail(error, as_json)
+            return
+        rows = [JobOut.model_validate(j) for j in found]
+    if as_json:
+        print_json(dump(rows[0]) if job_id else [dump(r) for r in rows])
+        return
+    table = Table(title="Jobs", title_justify="left")
+    for column in ("id", "status", "backtest", "trades", "errors", "message", "created"):
+        table.add_column(column, overflow="fold")
+    for j in rows:
+        created = j.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(str(j.id), j.status, str(j.backtest_id or ""), str(j.trades_ingested),
+                      str(j.error_count), j.error_message or "", created)  # fmt: skip
+    console.print(table)
+    if job_id and rows[0].errors:
+        console.print(row_table("Errors", [e.model_dump() for e in rows[0].errors]))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema."""
+    engine = make_engine(get_settings().effective_database_url)
+    migrate.upgrade(engine)
+    console.print(f"Database at revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("sql")
+def db_sql() -> None:
+    """Print the PostgreSQL DDL of all migrations (schema/001_initial_schema.sql)."""
+    sys.stdout.write(migrate.postgresql_ddl())
+
+
+def main() -> None:
+    """Console entry point: errors raised before a command handles them (an unreachable or
+    unmigrated database) still print as one readable line, not a traceback."""
+    try:
+        app()
+    except BacktestdbError as error:
+        show_error(error, "--json" in sys.argv)
+        sys.exit(1)

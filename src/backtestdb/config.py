@@ -1,0 +1,95 @@
+"""Settings, read once from the environment (and a `.env` file) by `get_settings()`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "backtestdb"
+
+
+def default_data_dir() -> Path:
+    return user_data_path(APP_NAME, appauthor=False)
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the plain `postgresql://` form the seed's ConfigMap holds; we drive psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    #: Empty means the embedded SQLite file `DATA_DIR/backtestdb.sqlite3`.
+    database_url: str = ""
+    #: Where backtestdb keeps its embedded database and (by default) raw files.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: Raw source files are kept here, one folder per backtest id. Default: DATA_DIR/files.
+    storage_dir: Path | None = None
+    #: Upload limit per file, in MiB.
+    max_file_size_mb: int = Field(default=100, gt=0)
+    #: How many row errors a failed job keeps (the count of the rest is kept too).
+    max_row_errors: int = Field(default=1000, gt=0)
+    #: Migrate the database on first use. Default: yes for SQLite, no for PostgreSQL
+    #: (there a migration job runs once before the replicas start).
+    auto_migrate: bool | None = None
+    #: Rows sent to the database per batch.
+    batch_size: int = Field(default=5000, gt=0)
+    log_level: str = "INFO"
+    #: Comma-separated keys; when set, writes (POST, DELETE) need `X-API-Key` or a Bearer token.
+    api_keys: str = ""
+    #: Also require a key for reads (every GET but /health*, /, /docs, /redoc, /openapi.json).
+    api_key_reads: bool = False
+    #: Comma-separated origins allowed by CORS; empty disables CORS headers.
+    cors_origins: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_url(cls, value: str) -> str:
+        return normalize_database_url(value.strip())
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'backtestdb.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def effective_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "files"
+
+    @property
+    def max_file_size_bytes(self) -> int:
+        return self.max_file_size_mb * 1024 * 1024
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return _split_csv(self.api_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split_csv(self.cors_origins)
+
+
+def _split_csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,114 @@
+"""The one error family of backtestdb.
+
+Every error a user can cause is a `BacktestdbError`: it carries the HTTP status the API
+answers with and, for input problems, the row-level `RowError`s. The CLI prints them as a
+table, the API renders them with a single exception handler.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in an input file. `row` is the 1-based data row (header excluded)."""
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column!r}"
+        value = f" (value {self.value!r})" if self.value is not None else ""
+        return f"{where}: {self.message}{value}"
+
+
+class BacktestdbError(Exception):
+    """Base of every error the user can cause; `status_code` is what the API answers."""
+
+    status_code = 400
+
+    def __init__(
+        self, message: str, errors: list[RowError] | None = None, error_count: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: list[RowError] = errors or []
+        #: All problems found; `errors` may hold only the first of them.
+        self.error_count = len(self.errors) if error_count is None else error_count
+        #: The ingestion job that recorded this failure, when there is one.
+        self.job_id: uuid.UUID | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(BacktestdbError):
+    """A file could not be read as the format it claims to be (one error, not per row)."""
+
+    status_code = 422
+
+    def __init__(
+        self,
+        file: str,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        error = RowError(file=file, message=message, row=row, column=column, value=value)
+        super().__init__(str(error), [error])
+
+
+class ValidationFailed(BacktestdbError):
+    """Rows failed validation; `errors` holds (at most a capped number of) them."""
+
+    status_code = 422
+
+
+class NotFound(BacktestdbError):
+    status_code = 404
+
+
+class Conflict(BacktestdbError):
+    status_code = 409
+
+
+class DatabaseNotReady(BacktestdbError):
+    status_code = 503
+
+
+class FileTooLarge(BacktestdbError):
+    """An upload is over MAX_FILE_SIZE_MB; the message is part of the API contract."""
+
+    status_code = 413
+
+    def __init__(self) -> None:
+        super().__init__("File too large")
+
+
+class Unauthorized(BacktestdbError):
+    status_code = 401
+
+
+class UnsupportedMediaType(BacktestdbError):
+    status_code = 415
+
+
+class InvalidRequest(BacktestdbError):
+    """A request's options (not its files) are invalid: a filter, a sort, a form field."""
+
+    status_code = 422

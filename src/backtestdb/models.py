@@ -1,0 +1,204 @@
+"""The five tables. Names and the seed's columns are a compatibility contract (DEVELOPERS.md).
+
+Money is NUMERIC with 2 decimals, prices NUMERIC with 8, percents are percent units
+(0-100). Child tables are keyed by `backtest_id` first so they could later be distributed
+by it, and cascade when their backtest is deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backtestdb.db import Base, JSONType, UTCDateTime
+
+Money = Numeric(18, 2)
+Price = Numeric(20, 8)
+Amount = Numeric(20, 4)
+Percent = Numeric(7, 2)
+FinePercent = Numeric(9, 4)
+Ratio = Numeric(14, 4)
+
+JOB_STATUSES = ("pending", "running", "completed", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, server_default=func.now(), nullable=False)
+
+
+class Backtest(Base):
+    __tablename__ = "backtests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(32), default="ctrader", server_default="ctrader")
+    symbol: Mapped[str | None] = mapped_column(String(64))
+    symbols: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    period: Mapped[str | None] = mapped_column(String(32))
+    testing_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    testing_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    initial_balance: Mapped[Decimal] = mapped_column(Money)
+    ending_balance: Mapped[Decimal | None] = mapped_column(Money)
+    ending_equity: Mapped[Decimal | None] = mapped_column(Money)
+    net_profit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    gross_profit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    gross_loss: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    total_trades: Mapped[int] = mapped_column(Integer, default=0)
+    winning_trades: Mapped[int] = mapped_column(Integer, default=0)
+    losing_trades: Mapped[int] = mapped_column(Integer, default=0)
+    win_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
+    profit_factor: Mapped[Decimal | None] = mapped_column(Ratio)
+    max_balance_drawdown: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    max_balance_drawdown_percent: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
+    max_equity_drawdown: Mapped[Decimal | None] = mapped_column(Money)
+    max_equity_drawdown_percent: Mapped[Decimal | None] = mapped_column(Percent)
+    commissions: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    swaps: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    reported_statistics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    source_files: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: sha256 over the source files and the options that change the result. Unique, so
+    #: the same upload twice finds the first; a forced copy stores NULL here.
+    content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+    parameters: Mapped[list[Parameter]] = relationship(
+        back_populates="backtest",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Parameter.name",
+    )
+
+    __table_args__ = (
+        Index("ix_backtests_created_at", "created_at"),
+        Index("ix_backtests_net_profit", "net_profit"),
+    )
+
+
+class Trade(Base):
+    __tablename__ = "trades"
+
+    backtest_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("backtests.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: 1-based position in the source file (close-time order for cTrader exports).
+    trade_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deal_id: Mapped[str | None] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(4))
+    open_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    close_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_price: Mapped[Decimal] = mapped_column(Price)
+    exit_price: Mapped[Decimal] = mapped_column(Price)
+    quantity: Mapped[Decimal | None] = mapped_column(Amount)
+    volume: Mapped[Decimal | None] = mapped_column(Amount)
+    commission: Mapped[Decimal] = mapped_column(Money)
+    swap: Mapped[Decimal] = mapped_column(Money)
+    pips: Mapped[Decimal | None] = mapped_column(Amount)
+    gross_profit: Mapped[Decimal | None] = mapped_column(Money)
+    #: Net profit: gross + commission + swap.
+    profit: Mapped[Decimal] = mapped_column(Money)
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    #: Peak balance so far (the initial balance counts) minus balance_after; >= 0.
+    drawdown: Mapped[Decimal] = mapped_column(Money)
+    #: drawdown as percent of that peak.
+    drawdown_percent: Mapped[Decimal] = mapped_column(FinePercent)
+    label: Mapped[str | None] = mapped_column(String(255))
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: Columns of the source file that backtestdb does not know, verbatim.
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    __table_args__ = (
+        CheckConstraint("direction IN ('buy', 'sell')", name="direction"),
+        Index("ix_trades_backtest_id_open_time", "backtest_id", "open_time"),
+        Index("ix_trades_backtest_id_symbol", "backtest_id", "symbol"),
+    )
+
+
+class Parameter(Base):
+    __tablename__ = "parameters"
+
+    backtest_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("backtests.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    #: int, float, bool, string, null or json: how to read `value` back.
+    value_type: Mapped[str] = mapped_column(String(16))
+    #: The cBot's parameter group ("group" is an SQL keyword, hence the suffix).
+    group_name: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+
+    backtest: Mapped[Backtest] = relationship(back_populates="parameters")
+
+    __table_args__ = (Index("ix_parameters_name_value", "name", "value"),)
+
+
+class DailySummary(Base):
+    __tablename__ = "daily_summary"
+
+    backtest_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("backtests.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: UTC calendar day of the trades' close.
+    trade_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    total_trades: Mapped[int] = mapped_column(Integer)
+    winning_trades: Mapped[int] = mapped_column(Integer)
+    losing_trades: Mapped[int] = mapped_column(Integer)
+    gross_profit: Mapped[Decimal] = mapped_column(Money)
+    gross_loss: Mapped[Decimal] = mapped_column(Money)
+    net_profit: Mapped[Decimal] = mapped_column(Money)
+    win_rate: Mapped[Decimal] = mapped_column(Percent)
+    end_balance: Mapped[Decimal] = mapped_column(Money)
+
+
+class IngestionJob(Base):
+    __tablename__ = "ingestion_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    job_type: Mapped[str] = mapped_column(String(32), default="ingest")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error_message: Mapped[str | None] = mapped_column(Text)
+    #: Row-level problems: [{file, row, column, value, message}], capped.
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: All errors found, including those beyond the cap.
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: [{role, name, size, sha256, location}] of the files this job was given.
+    source_files: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    trades_ingested: Mapped[int] = mapped_column(Integer, default=0)
+    backtest_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("backtests.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status"),
+        Index("ix_ingestion_jobs_status_created_at", "status", "created_at"),
+    )

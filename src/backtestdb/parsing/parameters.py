@@ -1,0 +1,148 @@
+"""Strategy parameter files: flat JSON, `.cbotset`, a JSON list, or `key=value` text."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from backtestdb.errors import InputError
+from backtestdb.parsing.fields import decode_text, normalize_name
+from backtestdb.parsing.records import Parameter, ValueType
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+")
+_SECTION = re.compile(r"\[\s*[A-Za-z_][\w .-]*\]")
+_COMMENT_PREFIXES = ("#", ";", "//")
+
+
+def typed_value(value: Any) -> tuple[str | None, ValueType]:
+    """A JSON value as (text, type), so it can be stored in one text column and read back."""
+    if value is None:
+        return None, "null"
+    if isinstance(value, bool):
+        return ("true" if value else "false"), "bool"
+    if isinstance(value, int):
+        return str(value), "int"
+    if isinstance(value, float):
+        return (repr(value) if math.isfinite(value) else str(value)), "float"
+    if isinstance(value, str):
+        return value, "string"
+    return json.dumps(value, ensure_ascii=False, sort_keys=True), "json"
+
+
+def infer_text_value(text: str) -> tuple[str, ValueType]:
+    """Type of an unquoted `key=value` value; quoting a value forces "string"."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1], "string"
+    lowered = text.casefold()
+    if lowered in ("true", "false"):
+        return lowered, "bool"
+    if _INT.fullmatch(text):
+        return str(int(text)), "int"
+    if _FLOAT.fullmatch(text):
+        return text, "float"
+    return text, "string"
+
+
+def parse_parameters(data: bytes, file: str) -> list[Parameter]:
+    if not data.strip():
+        raise InputError(file, "file is empty")
+    text = decode_text(data, file, what="parameters file")
+    stripped = text.strip()
+    if not stripped:
+        raise InputError(file, "file is empty")
+    first_line = stripped.splitlines()[0].strip()
+    # "[Section]" opens an INI-style text file, "[{" or "[]" a JSON list.
+    if stripped[0] == "{" or (stripped[0] == "[" and not _SECTION.fullmatch(first_line)):
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                file, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from exc
+        return parameters_from_json(obj, file)
+    return _parse_text(text, file)
+
+
+def parameters_from_json(obj: Any, file: str, *, where: str = "") -> list[Parameter]:
+    """Parameters from a flat object, a `.cbotset` object or a list of parameter objects."""
+    if isinstance(obj, dict):
+        keys = {normalize_name(key): key for key in obj}
+        if "parameters" in keys and isinstance(obj[keys["parameters"]], dict | list):
+            key = keys["parameters"]
+            return parameters_from_json(obj[key], file, where=f"{where}{key}")
+        result = []
+        for name, value in obj.items():
+            text, value_type = typed_value(value)
+            result.append(Parameter(name=name, value=text, value_type=value_type))
+        return result
+    if isinstance(obj, list):
+        return _from_list(obj, file, where)
+    raise InputError(file, "expected a JSON object or a list of parameters", column=where or None)
+
+
+def _from_list(items: list[Any], file: str, where: str) -> list[Parameter]:
+    result: list[Parameter] = []
+    first_row: dict[str, int] = {}
+    for row, item in enumerate(items, start=1):
+        column = f"{where}[{row - 1}]"
+        if not isinstance(item, dict):
+            raise InputError(file, "parameter is not a JSON object", row=row, column=column)
+        keys = {normalize_name(key): key for key in item}
+        name = _first(item, keys, "propertyname", "name", "displayname")
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(
+                file,
+                "parameter has no name (looked for: propertyName, name, displayName)",
+                row=row,
+                column=column,
+            )
+        name = name.strip()
+        if name in first_row:
+            raise InputError(
+                file, f"duplicate parameter {name!r}, first in row {first_row[name]}", row=row
+            )
+        first_row[name] = row
+        text, value_type = typed_value(_first(item, keys, "value"))
+        group = _first(item, keys, "group")
+        display = _first(item, keys, "displayname")
+        result.append(
+            Parameter(
+                name=name,
+                value=text,
+                value_type=value_type,
+                group=group if isinstance(group, str) else None,
+                display_name=display if isinstance(display, str) else None,
+            )
+        )
+    return result
+
+
+def _first(item: dict[str, Any], keys: dict[str, str], *names: str) -> Any:
+    for name in names:
+        if name in keys and item[keys[name]] is not None:
+            return item[keys[name]]
+    return None
+
+
+def _parse_text(text: str, file: str) -> list[Parameter]:
+    result: list[Parameter] = []
+    first_row: dict[str, int] = {}
+    for row, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(_COMMENT_PREFIXES) or _SECTION.fullmatch(stripped):
+            continue
+        name, sep, raw_value = stripped.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(file, "expected a name=value line", row=row, value=stripped)
+        if name in first_row:
+            raise InputError(
+                file, f"duplicate parameter {name!r}, first in row {first_row[name]}", row=row
+            )
+        first_row[name] = row
+        value, value_type = infer_text_value(raw_value.strip())
+        result.append(Parameter(name=name, value=value, value_type=value_type))
+    return result

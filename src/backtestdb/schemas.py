@@ -1,0 +1,176 @@
+"""Shapes that leave the service: API responses and the CLI's `--json` output alike."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+# Decimals are exact in the database; JSON clients expect numbers, and every stored value
+# has at most 8 decimals, which a float's shortest repr reproduces exactly.
+Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RowErrorOut(Schema):
+    file: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    message: str
+
+
+class JobOut(Schema):
+    id: uuid.UUID
+    job_type: str
+    status: str = Field(description="pending, running, completed or failed")
+    backtest_id: uuid.UUID | None
+    trades_ingested: int
+    error_message: str | None
+    error_count: int = Field(description="All row errors found; `errors` keeps the first ones")
+    errors: list[RowErrorOut]
+    warnings: list[RowErrorOut]
+    source_files: list[dict[str, Any]]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ParameterOut(Schema):
+    name: str
+    value: str | None
+    value_type: str
+    group: str | None = Field(validation_alias="group_name")
+    display_name: str | None
+
+
+class BacktestOut(Schema):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    symbol: str | None
+    symbols: list[str]
+    period: str | None
+    initial_balance: Number
+    ending_balance: Number | None
+    net_profit: Number
+    total_trades: int
+    winning_trades: int
+    losing_trades: int
+    win_rate: Number = Field(description="Percent of trades with net profit > 0 (0-100)")
+    profit_factor: Number | None
+    max_balance_drawdown: Number
+    max_balance_drawdown_percent: Number
+    created_at: datetime
+
+
+class BacktestDetail(BacktestOut):
+    platform: str
+    testing_start: datetime | None
+    testing_end: datetime | None
+    ending_equity: Number | None
+    gross_profit: Number
+    gross_loss: Number
+    max_equity_drawdown: Number | None
+    max_equity_drawdown_percent: Number | None
+    commissions: Number
+    swaps: Number
+    reported_statistics: dict[str, Any]
+    source_files: list[dict[str, Any]]
+    parameters: list[ParameterOut]
+    updated_at: datetime
+
+
+class BacktestPage(Schema):
+    items: list[BacktestOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DailyOut(Schema):
+    trade_date: date
+    total_trades: int
+    winning_trades: int
+    losing_trades: int
+    net_profit: Number
+    win_rate: Number
+    end_balance: Number
+
+
+class IngestResponse(Schema):
+    job_id: uuid.UUID
+    backtest_id: uuid.UUID
+    status: str
+    message: str
+
+
+class TradeOut(Schema):
+    trade_number: int = Field(description="1-based position in the source file")
+    deal_id: str | None
+    symbol: str
+    direction: str = Field(description="buy or sell")
+    open_time: datetime
+    close_time: datetime
+    entry_price: Number
+    exit_price: Number
+    quantity: Number | None
+    volume: Number | None
+    commission: Number
+    swap: Number
+    pips: Number | None
+    gross_profit: Number | None
+    profit: Number = Field(description="Net profit: gross + commission + swap")
+    balance_after: Number
+    drawdown: Number
+    drawdown_percent: Number
+    label: str | None
+    comment: str | None
+    extra: dict[str, Any] | None
+
+
+class TradePage(Schema):
+    items: list[TradeOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page"
+    )
+
+
+class DailyPage(Schema):
+    items: list[DailyOut]
+
+
+class JobList(Schema):
+    items: list[JobOut]
+
+
+class BacktestView(BacktestDetail):
+    """A backtest as the API shows it: the detail plus its newest job and related URLs."""
+
+    latest_job: JobOut | None = None
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorItem(Schema):
+    """A row problem (`file`, `row`, `column`, `value`) or a request problem (`loc`, `type`)."""
+
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    loc: list[str | int] | None = None
+    type: str | None = None
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] | None = None
+    error_count: int | None = Field(default=None, description="All problems, beyond `errors`")
+    job_id: uuid.UUID | None = Field(default=None, description="The job that recorded it")
