@@ -19,14 +19,12 @@ from backtestdb.config import get_settings
 from backtestdb.db import get_engine, make_engine, session_factory
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestRequest, OnError
-from backtestdb.maintenance import app as maintenance_app
 from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Schema
 from backtestdb.storage import LocalStorage, SourceFile
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(maintenance_app, name="maintenance")
 console = Console()
 errors_console = Console(stderr=True)
 
