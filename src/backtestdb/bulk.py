@@ -1,11 +1,16 @@
-"""Writing trades in batches while deriving the per-trade and summary figures in one pass."""
+"""Deriving per-trade and whole-run figures in one pass, and the portable batch writer.
+
+`Deriver` is shared by both writers: this module's `store_trades` (SQLite and any other
+backend: batched executemany) and `pgcopy.copy_trades` (PostgreSQL COPY).
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
@@ -13,10 +18,19 @@ from sqlalchemy.orm import Session
 
 from backtestdb import models
 from backtestdb.errors import RowError
-from backtestdb.metrics import DailyAccumulator, Summary, SummaryAccumulator, round_money
+from backtestdb.metrics import (
+    DailyAccumulator,
+    Summary,
+    SummaryAccumulator,
+    from_cents,
+    money_text,
+    ratio_text,
+    to_cents,
+)
 from backtestdb.parsing.records import Trade
 
 Row = dict[str, Any]
+Progress = Callable[[int], None]
 
 
 @dataclass(slots=True)
@@ -58,7 +72,89 @@ class StoredTrades:
         return found
 
 
-def trade_row(backtest_id: uuid.UUID, number: int, trade: Trade, point: Any) -> Row:
+def utc_text(moment: datetime) -> str:
+    """UTC time as "yyyy-mm-dd hh:mm:ss.fff[fff]" (what the COPY fast path writes too, so
+    both kinds of row compare as text)."""
+    moment = moment.astimezone(UTC)
+    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec=spec)
+
+
+def parse_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Deriver:
+    """Feed trades in file order; each `add` returns the trade's derived columns.
+
+    Times are UTC text (`utc_text`) and money integer cents: the COPY fast path has both
+    at hand without building datetimes or Decimals.
+    """
+
+    def __init__(self, initial_balance: Decimal) -> None:
+        self.accumulator = SummaryAccumulator(initial_balance)
+        self.daily = DailyAccumulator()
+        self.symbols: set[str] = set()
+        self.first_open = "~"  # sorts after any time
+        self.last_close = ""
+        self.balance_mismatch: tuple[int, str, str] | None = None
+        self.out_of_order_row: int | None = None
+
+    def add(
+        self,
+        row: int,
+        symbol: str,
+        open_utc: str,
+        close_utc: str,
+        profit: int,
+        commission: int,
+        swap: int,
+        balance: int | None,
+    ) -> tuple[int, int, str]:
+        """(balance_after, drawdown) in cents and drawdown_percent as text."""
+        accumulator = self.accumulator
+        balance_after, drawdown = accumulator.add(profit, commission, swap)
+        self.daily.add(close_utc[:10], profit, balance_after)
+        self.symbols.add(symbol)
+        if open_utc < self.first_open:
+            self.first_open = open_utc
+        if close_utc >= self.last_close:
+            self.last_close = close_utc
+        elif self.out_of_order_row is None:
+            self.out_of_order_row = row
+        if balance is not None and balance != balance_after and self.balance_mismatch is None:
+            self.balance_mismatch = (row, money_text(balance), money_text(balance_after))
+        return balance_after, drawdown, ratio_text(drawdown, accumulator.peak, 4)
+
+    def add_trade(self, trade: Trade) -> tuple[int, int, str]:
+        balance = to_cents(trade.balance) if trade.balance is not None else None
+        return self.add(
+            trade.row,
+            trade.symbol,
+            utc_text(trade.open_time),
+            utc_text(trade.close_time),
+            to_cents(trade.profit),
+            to_cents(trade.commission),
+            to_cents(trade.swap),
+            balance,
+        )
+
+    def finish(self) -> StoredTrades:
+        return StoredTrades(
+            summary=self.accumulator.summary(),
+            daily=self.daily,
+            symbols=self.symbols,
+            first_open=parse_utc_text(self.first_open) if self.last_close else None,
+            last_close=parse_utc_text(self.last_close) if self.last_close else None,
+            balance_mismatch=self.balance_mismatch,
+            out_of_order_row=self.out_of_order_row,
+        )
+
+
+def trade_row(
+    backtest_id: uuid.UUID, number: int, trade: Trade, derived: tuple[int, int, str]
+) -> Row:
+    balance_after, drawdown, drawdown_percent = derived
     return {
         "backtest_id": backtest_id,
         "trade_number": number,
@@ -76,9 +172,9 @@ def trade_row(backtest_id: uuid.UUID, number: int, trade: Trade, point: Any) -> 
         "pips": trade.pips,
         "gross_profit": trade.gross_profit,
         "profit": trade.profit,
-        "balance_after": round_money(point.balance_after),
-        "drawdown": round_money(point.drawdown),
-        "drawdown_percent": point.drawdown_percent,
+        "balance_after": from_cents(balance_after),
+        "drawdown": from_cents(drawdown),
+        "drawdown_percent": Decimal(drawdown_percent),
         "label": trade.label,
         "comment": trade.comment,
         "extra": trade.extra or None,
@@ -89,47 +185,26 @@ def store_trades(
     session: Session,
     backtest_id: uuid.UUID,
     trades: Iterable[Trade],
-    accumulator: SummaryAccumulator,
+    deriver: Deriver,
     *,
     keep_going: Callable[[], bool],
     batch_size: int,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> StoredTrades:
     """Derive and insert every trade. Once `keep_going()` turns false (a strict ingest met
     a bad row) rows are still read, so every error is reported, but no longer written."""
-    daily = DailyAccumulator()
-    result = StoredTrades(summary=accumulator.summary(), daily=daily)
     batch: list[Row] = []
     for number, trade in enumerate(trades, start=1):
-        point = accumulator.add(trade.profit, trade.commission, trade.swap)
-        daily.add(trade.close_time.date(), trade.profit, point.balance_after)
-        observe(result, trade, point.balance_after)
+        derived = deriver.add_trade(trade)
         if on_progress is not None and number % batch_size == 0:
             on_progress(number)
         if not keep_going():
             batch.clear()
             continue
-        batch.append(trade_row(backtest_id, number, trade, point))
+        batch.append(trade_row(backtest_id, number, trade, derived))
         if len(batch) >= batch_size:
             session.execute(insert(models.Trade), batch)
             batch = []
     if batch and keep_going():
         session.execute(insert(models.Trade), batch)
-    result.summary = accumulator.summary()
-    return result
-
-
-def observe(result: StoredTrades, trade: Trade, balance_after: Any) -> None:
-    result.symbols.add(trade.symbol)
-    if result.first_open is None or trade.open_time < result.first_open:
-        result.first_open = trade.open_time
-    if result.last_close is not None and trade.close_time < result.last_close:
-        result.out_of_order_row = result.out_of_order_row or trade.row
-    if result.last_close is None or trade.close_time > result.last_close:
-        result.last_close = trade.close_time
-    if (
-        result.balance_mismatch is None
-        and trade.balance is not None
-        and trade.balance != round_money(balance_after)
-    ):
-        result.balance_mismatch = (trade.row, str(trade.balance), str(round_money(balance_after)))
+    return deriver.finish()

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import chain
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from backtestdb import bulk, models
+from backtestdb import bulk, models, pgcopy
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
-from backtestdb.metrics import SummaryAccumulator
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
 from backtestdb.parsing.records import Parameter, Report, Trade, TradeSource
 from backtestdb.storage import FileInfo, LocalStorage, SourceFile, describe
@@ -92,19 +90,11 @@ def ingest(
     with ExitStack() as stack:
         source = trade_source(stack, request, report)
         validator = TradeValidator(source, max_errors=max_errors)
-        trades, initial, warnings = resolve_initial_balance(iter(validator), request, report)
+        initial, warnings = resolve_initial_balance(source, request, report)
         backtest.initial_balance = initial
         session.add(backtest)
         session.flush()
-        stored = bulk.store_trades(
-            session,
-            backtest.id,
-            trades,
-            SummaryAccumulator(initial),
-            keep_going=lambda: request.on_error == "skip" or not validator.error_count,
-            batch_size=batch_size,
-            on_progress=request.on_progress,
-        )
+        stored = write_trades(session, backtest.id, source, validator, initial, request, batch_size)
     if validator.error_count and request.on_error == "strict":
         raise ValidationFailed(
             failure_message(validator.error_count), validator.errors, validator.error_count
@@ -125,6 +115,32 @@ def ingest(
     ]
     session.flush()
     return IngestOutcome(backtest, True, stored.summary.total_trades, warnings)
+
+
+def write_trades(
+    session: Session,
+    backtest_id: uuid.UUID,
+    source: TradeSource,
+    validator: TradeValidator,
+    initial: Decimal,
+    request: IngestRequest,
+    batch_size: int,
+) -> bulk.StoredTrades:
+    """COPY on PostgreSQL, batched inserts elsewhere; both derive the same columns."""
+    deriver = bulk.Deriver(initial)
+
+    def keep_going() -> bool:
+        return request.on_error == "skip" or not validator.error_count
+
+    if session.get_bind().dialect.name == "postgresql":
+        return pgcopy.copy_trades(
+            session, backtest_id, source, validator, deriver,
+            keep_going=keep_going, on_progress=request.on_progress,
+        )  # fmt: skip
+    return bulk.store_trades(
+        session, backtest_id, validator, deriver,
+        keep_going=keep_going, batch_size=batch_size, on_progress=request.on_progress,
+    )  # fmt: skip
 
 
 def content_hash(infos: list[FileInfo], request: IngestRequest) -> str:
@@ -173,13 +189,13 @@ def merged_parameters(report: Report | None, file: SourceFile | None) -> list[Pa
 
 
 def resolve_initial_balance(
-    trades: Iterator[Trade], request: IngestRequest, report: Report | None
-) -> tuple[Iterator[Trade], Decimal, list[RowError]]:
+    source: TradeSource, request: IngestRequest, report: Report | None
+) -> tuple[Decimal, list[RowError]]:
     """The form value, else the report's starting capital, else the CSV's first Balance."""
     reported = report.summary.starting_capital if report else None
     if request.initial_balance is not None:
         warnings = []
-        if reported is not None and reported != request.initial_balance and report:
+        if report is not None and reported is not None and reported != request.initial_balance:
             warnings.append(
                 RowError(
                     report.file,
@@ -188,16 +204,22 @@ def resolve_initial_balance(
                     column="startingCapital",
                 )
             )
-        return trades, request.initial_balance, warnings
+        return request.initial_balance, warnings
     if reported is not None:
-        return trades, reported, []
-    first = next(trades, None)
+        return reported, []
+    first = peek_first_trade(source)
     if first is not None and first.balance is not None:
-        return chain([first], trades), first.balance - first.profit, []
+        return first.balance - first.profit, []
     raise BacktestdbError(
         "Initial balance unknown: give --initial-balance (form field initial_balance); "
         "no report startingCapital and no Balance column to infer it from"
     )
+
+
+def peek_first_trade(source: TradeSource) -> Trade | None:
+    """Validate the first row on the side, leaving the source to be read from the start."""
+    first = source.peek()
+    return TradeValidator(source).validate(first) if first is not None else None
 
 
 def count_warnings(report: Report | None, request: IngestRequest, stored: int) -> list[RowError]:

@@ -1,5 +1,9 @@
 """Summary figures of a backtest, computed in one pass over its trades (pure).
 
+Money is accumulated in integer cents: the database stores money with 2 decimals, so
+balances computed from the stored (cent-rounded) profits add up exactly, and integer
+arithmetic keeps the per-row cost low on million-trade files.
+
 Definitions (they match `tests/data/basic/expected.json`):
 - a trade wins when its net profit > 0 and loses when < 0;
 - win rate = winning / total * 100; profit factor = gross profit / |gross loss|;
@@ -14,29 +18,39 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+ZERO = Decimal(0)
 CENT = Decimal("0.01")
 BASIS = Decimal("0.0001")
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
 
 
-def round_money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def to_cents(amount: Decimal) -> int:
+    """Round half-up to whole cents."""
+    return int(amount.scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def percent(part: Decimal | int, whole: Decimal | int, quantum: Decimal = CENT) -> Decimal:
-    if not whole:
-        return ZERO.quantize(quantum)
-    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(quantum, rounding=ROUND_HALF_UP)
+def from_cents(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
 
 
-@dataclass(frozen=True, slots=True)
-class BalancePoint:
-    """Where one trade leaves the account."""
+def money_text(cents: int) -> str:
+    """Cents as PostgreSQL input text: 12345 -> "123.45", -5 -> "-0.05"."""
+    sign = "-" if cents < 0 else ""
+    whole, fraction = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{fraction:02d}"
 
-    balance_after: Decimal
-    drawdown: Decimal
-    drawdown_percent: Decimal
+
+def ratio_text(part: int, whole: int, places: int) -> str:
+    """part / whole * 100, half-up to `places` decimals, for part >= 0 and whole > 0."""
+    if part == 0 or whole <= 0:
+        return "0"
+    scale = 10**places
+    units = (part * 100 * scale * 2 // whole + 1) // 2
+    integer, fraction = divmod(units, scale)
+    return f"{integer}.{fraction:0{places}d}"
+
+
+def percent(part: int, whole: int, places: int = 2) -> Decimal:
+    return Decimal(ratio_text(part, whole, places)) if whole > 0 else ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +71,22 @@ class Summary:
     swaps: Decimal
 
 
-@dataclass(slots=True)
 class SummaryAccumulator:
-    """Feed trades in close-time order with `add`; read the figures with `summary()`."""
+    """Feed trades in file order with `add` (cents); read the figures with `summary()`."""
 
-    initial_balance: Decimal
-    balance: Decimal = ZERO
-    peak: Decimal = ZERO
-    max_drawdown: Decimal = ZERO
-    max_drawdown_peak: Decimal = ZERO
-    gross_profit: Decimal = ZERO
-    gross_loss: Decimal = ZERO
-    commissions: Decimal = ZERO
-    swaps: Decimal = ZERO
-    total: int = 0
-    wins: int = 0
-    losses: int = 0
+    __slots__ = (
+        "balance", "commissions", "gross_loss", "gross_profit", "initial", "losses",
+        "max_drawdown", "max_drawdown_peak", "peak", "swaps", "total", "wins",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        self.balance = self.peak = self.max_drawdown_peak = self.initial_balance
+    def __init__(self, initial_balance: Decimal) -> None:
+        self.initial = to_cents(initial_balance)
+        self.balance = self.peak = self.max_drawdown_peak = self.initial
+        self.max_drawdown = self.gross_profit = self.gross_loss = 0
+        self.commissions = self.swaps = self.total = self.wins = self.losses = 0
 
-    def add(
-        self, profit: Decimal, commission: Decimal = ZERO, swap: Decimal = ZERO
-    ) -> BalancePoint:
+    def add(self, profit: int, commission: int, swap: int) -> tuple[int, int]:
+        """Count one trade; returns (balance after it, drawdown from the peak) in cents."""
         self.total += 1
         if profit > 0:
             self.wins += 1
@@ -89,79 +96,71 @@ class SummaryAccumulator:
             self.gross_loss += profit
         self.commissions += commission
         self.swaps += swap
-        self.balance += profit
-        self.peak = max(self.peak, self.balance)
-        drawdown = self.peak - self.balance
+        balance = self.balance = self.balance + profit
+        if balance > self.peak:
+            self.peak = balance
+            return balance, 0
+        drawdown = self.peak - balance
         if drawdown > self.max_drawdown:
             self.max_drawdown, self.max_drawdown_peak = drawdown, self.peak
-        return BalancePoint(self.balance, drawdown, percent(drawdown, self.peak, BASIS))
+        return balance, drawdown
 
     def summary(self) -> Summary:
-        profit_factor = (
-            (self.gross_profit / -self.gross_loss).quantize(BASIS, rounding=ROUND_HALF_UP)
-            if self.gross_loss
-            else None
-        )
+        profit_factor = None
+        if self.gross_loss:
+            ratio = Decimal(self.gross_profit) / Decimal(-self.gross_loss)
+            profit_factor = ratio.quantize(BASIS, rounding=ROUND_HALF_UP)
         return Summary(
-            initial_balance=self.initial_balance,
-            ending_balance=round_money(self.balance),
-            net_profit=round_money(self.balance - self.initial_balance),
-            gross_profit=round_money(self.gross_profit),
-            gross_loss=round_money(self.gross_loss),
+            initial_balance=from_cents(self.initial),
+            ending_balance=from_cents(self.balance),
+            net_profit=from_cents(self.balance - self.initial),
+            gross_profit=from_cents(self.gross_profit),
+            gross_loss=from_cents(self.gross_loss),
             total_trades=self.total,
             winning_trades=self.wins,
             losing_trades=self.losses,
             win_rate=percent(self.wins, self.total),
             profit_factor=profit_factor,
-            max_balance_drawdown=round_money(self.max_drawdown),
+            max_balance_drawdown=from_cents(self.max_drawdown),
             max_balance_drawdown_percent=percent(self.max_drawdown, self.max_drawdown_peak),
-            commissions=round_money(self.commissions),
-            swaps=round_money(self.swaps),
+            commissions=from_cents(self.commissions),
+            swaps=from_cents(self.swaps),
         )
 
 
 @dataclass(slots=True)
 class Day:
-    trade_date: date
     total_trades: int = 0
     winning_trades: int = 0
     losing_trades: int = 0
-    gross_profit: Decimal = ZERO
-    gross_loss: Decimal = ZERO
-    end_balance: Decimal = ZERO
+    gross_profit: int = 0
+    gross_loss: int = 0
+    end_balance: int = 0
 
-    @property
-    def net_profit(self) -> Decimal:
-        return self.gross_profit + self.gross_loss
-
-    @property
-    def win_rate(self) -> Decimal:
-        return percent(self.winning_trades, self.total_trades)
-
-    def as_row(self) -> dict[str, object]:
+    def as_row(self, trade_date: date) -> dict[str, object]:
         return {
-            "trade_date": self.trade_date,
+            "trade_date": trade_date,
             "total_trades": self.total_trades,
             "winning_trades": self.winning_trades,
             "losing_trades": self.losing_trades,
-            "gross_profit": round_money(self.gross_profit),
-            "gross_loss": round_money(self.gross_loss),
-            "net_profit": round_money(self.net_profit),
-            "win_rate": self.win_rate,
-            "end_balance": round_money(self.end_balance),
+            "gross_profit": from_cents(self.gross_profit),
+            "gross_loss": from_cents(self.gross_loss),
+            "net_profit": from_cents(self.gross_profit + self.gross_loss),
+            "win_rate": percent(self.winning_trades, self.total_trades),
+            "end_balance": from_cents(self.end_balance),
         }
 
 
 @dataclass(slots=True)
 class DailyAccumulator:
-    """Per UTC close day: counts, profit and the balance after the day's last trade."""
+    """Per UTC close day (ISO `yyyy-mm-dd` keys): counts, profit, the day's last balance."""
 
-    days: dict[date, Day] = field(default_factory=dict)
+    days: dict[str, Day] = field(default_factory=dict)
 
-    def add(self, close_date: date, profit: Decimal, balance_after: Decimal) -> None:
-        day = self.days.get(close_date)
+    def add(self, close_day: str, profit: int, balance_after: int) -> None:
+        day = self.days.get(close_day)
         if day is None:
-            day = self.days[close_date] = Day(close_date)
+            day = self.days[close_day] = Day()
         day.total_trades += 1
         if profit > 0:
             day.winning_trades += 1
@@ -172,4 +171,4 @@ class DailyAccumulator:
         day.end_balance = balance_after
 
     def rows(self) -> list[dict[str, object]]:
-        return [self.days[key].as_row() for key in sorted(self.days)]
+        return [self.days[key].as_row(date.fromisoformat(key)) for key in sorted(self.days)]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
+from backtestdb.dealids import DealIds
 from backtestdb.errors import RowError
 from backtestdb.parsing.fields import DIRECTION_ALIASES
 from backtestdb.parsing.records import (
@@ -232,7 +233,7 @@ class TradeValidator:
         self.errors: list[RowError] = []
         self.error_count = 0
         self.valid_count = 0
-        self._seen_ids: dict[int | str, int] = {}
+        self._deal_ids = DealIds()
         self._open_offset = source.utc_offsets.get("open_time", timedelta(0))
         self._close_offset = source.utc_offsets.get("close_time", timedelta(0))
 
@@ -350,6 +351,10 @@ class TradeValidator:
             extra=raw.extra,
         )
 
+    def first_row_of(self, deal_key: int | str, row: int) -> int:
+        """The row where this deal id was first seen (recording `row` if it is new)."""
+        return self._deal_ids.first_row_of(deal_key, row)
+
     def _check_unique(self, raw: RawTrade, deal_id: str) -> None:
         # Integer keys keep the map small on million-row files; "007" stays a string.
         key: int | str = deal_id
@@ -359,7 +364,7 @@ class TradeValidator:
             and not (deal_id.startswith("0") and len(deal_id) > 1)
         ):
             key = int(deal_id)
-        first = self._seen_ids.setdefault(key, raw.row)
+        first = self.first_row_of(key, raw.row)
         if first != raw.row:
             self._error(raw, "deal_id", f"duplicate deal id, first seen in row {first}")
 

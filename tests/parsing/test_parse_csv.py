@@ -64,7 +64,7 @@ def test_basic_sample() -> None:
     assert first.balance == Decimal("9996.65")
     assert first.label == "MACross"
     assert first.comment is None
-    assert first.extra == {"Closing Direction": "Sell"}
+    assert first.extra == {}  # "Closing Direction" is recognised, derived, not stored
     assert sum(t.profit for t in trades) == Decimal("452.42")
     assert trades[-1].deal_id == "400"
     assert trades[-1].balance == Decimal("10452.42")

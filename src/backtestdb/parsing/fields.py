@@ -56,6 +56,10 @@ CSV_FIELDS: dict[str, tuple[str, ...]] = {
     "comment": ("Comment",),
 }
 
+#: Columns we recognise but do not store because they follow from stored ones: cTrader's
+#: closing direction is always the opposite of the opening direction.
+CSV_DERIVED_COLUMNS: tuple[str, ...] = ("Closing Direction",)
+
 DIRECTION_ALIASES: dict[str, Direction] = {
     "buy": "buy",
     "long": "buy",
@@ -167,8 +171,11 @@ def map_names(names: Sequence[str], lookup: Mapping[str, str]) -> tuple[dict[str
     """
     found: dict[str, int] = {}
     extra: list[int] = []
+    derived = {normalize_name(name) for name in CSV_DERIVED_COLUMNS}
     for index, name in enumerate(names):
         canonical = lookup.get(normalize_name(name))
+        if canonical is None and normalize_name(name) in derived:
+            continue
         if canonical is None or canonical in found:
             extra.append(index)
         else:

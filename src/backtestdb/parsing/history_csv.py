@@ -8,11 +8,12 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from itertools import chain
 from typing import BinaryIO
 
 from backtestdb.errors import InputError
 from backtestdb.parsing.fields import CSV_FIELDS, CSV_LOOKUP, map_names, missing_required
-from backtestdb.parsing.records import RawTrade, Scalar, TradeSource
+from backtestdb.parsing.records import RawTrade, Record, TradeSource
 
 _HEAD_SIZE = 64 * 1024
 _SEPARATORS = (",", ";", "\t")
@@ -149,18 +150,22 @@ def parse_history_csv(stream: BinaryIO, file: str) -> TradeSource:
             offsets[name] = offset
     extra_names = [header[i] or f"column {i + 1}" for i in extra_indexes]
 
-    rows = _rows(
-        reader, file, len(header), indexes, list(zip(extra_names, extra_indexes, strict=True))
-    )
-    first = next(rows, None)
-    decimal_comma = separator == ";" or (first is not None and _uses_decimal_comma(first))
-    return TradeSource(
+    source = TradeSource(
         file=file,
-        rows=_chain(first, rows),
+        rows=iter(()),
         columns=columns,
         utc_offsets=offsets,
-        decimal_comma=decimal_comma,
+        decimal_comma=separator == ";",
+        separator=separator,
+        header=header,
+        indexes=indexes,
+        extra_columns=list(zip(extra_names, extra_indexes, strict=True)),
     )
+    source.use_records(_records(text, file, len(header), separator))
+    first = source.peek()
+    if first is not None and not source.decimal_comma:
+        source.decimal_comma = _uses_decimal_comma(first)
+    return source
 
 
 def _uses_decimal_comma(trade: RawTrade) -> bool:
@@ -172,34 +177,35 @@ def _uses_decimal_comma(trade: RawTrade) -> bool:
     return False
 
 
-def _chain(first: RawTrade | None, rest: Iterator[RawTrade]) -> Iterator[RawTrade]:
-    if first is not None:
-        yield first
-        yield from rest
+def _records(text: Iterator[str], file: str, width: int, separator: str) -> Iterator[Record]:
+    """Every non-blank record as wide as the header, numbered from 1 (blank lines count).
 
-
-def _rows(
-    reader: Iterator[list[str]],
-    file: str,
-    width: int,
-    indexes: dict[str, int],
-    extras: list[tuple[str, int]],
-) -> Iterator[RawTrade]:
-    field_items = list(indexes.items())
+    Quote-free lines (most of a cTrader export) are passed on as text: splitting them or
+    matching them whole is several times cheaper than the csv module. Lines with quotes go
+    through csv, which may read further lines for a quoted line break.
+    """
     row = 0
     while True:
         try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(file, f"malformed CSV: {exc}", row=row + 1) from exc
+            line = next(text, None)
         except UnicodeDecodeError as exc:
             # Only for UTF-16, whose decoder reads ahead: the row is approximate.
             raise InputError(
                 file, f"invalid text near this row: {exc.reason}", row=row + 1
             ) from exc
+        if line is None:
+            return
         row += 1
+        if _BAD_BYTES.search(line):
+            raise InputError(file, "invalid UTF-8 text in this row", row=row)
+        if '"' not in line:
+            line = line.rstrip("\r\n")
+            if line.count(separator) + 1 == width:
+                yield row, line, None
+                continue
+            cells = line.split(separator)
+        else:
+            cells = _quoted_record(line, text, file, row, separator)
         if len(cells) != width:
             if not any(cell.strip() for cell in cells):
                 continue
@@ -209,11 +215,19 @@ def _rows(
                 raise InputError(
                     file, f"row has {len(cells)} cells but the header has {width}", row=row
                 )
-        if _BAD_BYTES.search("".join(cells)):
-            raise InputError(file, "invalid UTF-8 text in this row", row=row)
-        values: list[Scalar] = [cell.strip() or None for cell in cells]
-        yield RawTrade(
-            row=row,
-            fields={name: values[index] for name, index in field_items},
-            extra={name: values[index] for name, index in extras},
-        )
+        yield row, None, cells
+
+
+def _quoted_record(
+    line: str, text: Iterator[str], file: str, row: int, separator: str
+) -> list[str]:
+    reader = csv.reader(chain([line], text), delimiter=separator, strict=True)
+    try:
+        cells = next(reader)
+    except csv.Error as exc:
+        raise InputError(file, f"malformed CSV: {exc}", row=row) from exc
+    except StopIteration:
+        return []
+    if _BAD_BYTES.search("".join(cells)):
+        raise InputError(file, "invalid UTF-8 text in this row", row=row)
+    return cells

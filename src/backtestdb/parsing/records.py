@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Any, Literal
 
 Scalar = str | int | float | bool | None
+#: One CSV record: (1-based data row, the line when it is quote-free, else parsed cells).
+Record = tuple[int, str | None, list[str] | None]
 Direction = Literal["buy", "sell"]
 ValueType = Literal["int", "float", "bool", "string", "null", "json"]
 
@@ -72,6 +75,46 @@ class TradeSource:
     columns: dict[str, str]
     utc_offsets: dict[str, timedelta] = field(default_factory=dict)
     decimal_comma: bool = False
+    #: CSV only: the same rows as records `(row, line, cells)` for the COPY fast path, which
+    #: reads them without building RawTrades. `line` is the record's text when it is one
+    #: line without quotes (then `cells` is None: split it), else None with parsed cells.
+    #: A consumer reads `rows` or `records`, not both.
+    records: Iterator[Record] | None = None
+    separator: str = ","
+    #: CSV only: header cells, canonical field -> cell index, (name, index) of unknown columns.
+    header: list[str] = field(default_factory=list)
+    indexes: dict[str, int] = field(default_factory=dict)
+    extra_columns: list[tuple[str, int]] = field(default_factory=list)
+
+    def use_records(self, records: Iterator[Record]) -> None:
+        self.records = records
+        self.rows = (self.raw(row, self.cells(line, cells)) for row, line, cells in records)
+
+    def cells(self, line: str | None, cells: list[str] | None) -> list[str]:
+        return cells if cells is not None else (line or "").split(self.separator)
+
+    def raw(self, row: int, cells: list[str]) -> RawTrade:
+        """The RawTrade of one CSV row's cells (stripped; empty cells become None)."""
+        values: list[Scalar] = [cell.strip() or None for cell in cells]
+        return RawTrade(
+            row=row,
+            fields={name: values[index] for name, index in self.indexes.items()},
+            extra={name: values[index] for name, index in self.extra_columns},
+        )
+
+    def peek(self) -> RawTrade | None:
+        """The first row, leaving the source to be read from the start."""
+        if self.records is not None:
+            first_record = next(self.records, None)
+            if first_record is None:
+                return None
+            self.use_records(chain([first_record], self.records))
+            row, line, cells = first_record
+            return self.raw(row, self.cells(line, cells))
+        first = next(self.rows, None)
+        if first is not None:
+            self.rows = chain([first], self.rows)
+        return first
 
 
 @dataclass(slots=True)

@@ -1,0 +1,32 @@
+"""Which row first used each deal id, in little memory (for the duplicate check).
+
+A dict of a million ints costs about 90 MB. cTrader numbers closing deals in close-time
+order, so ids mostly arrive increasing: those are appended to two typed arrays (16 bytes a
+trade) and looked up by bisection; the few that arrive out of order, and ids that are not
+plain integers, go to a dict.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+
+
+class DealIds:
+    def __init__(self) -> None:
+        self._ids = array("q")  # increasing
+        self._rows = array("q")
+        self._others: dict[int | str, int] = {}
+
+    def first_row_of(self, deal_id: int | str, row: int) -> int:
+        """The row where `deal_id` was first seen; records `row` when it is new."""
+        ids = self._ids
+        if type(deal_id) is int and -(2**63) <= deal_id < 2**63:
+            if not ids or deal_id > ids[-1]:
+                ids.append(deal_id)
+                self._rows.append(row)
+                return row
+            at = bisect_left(ids, deal_id)
+            if ids[at] == deal_id:
+                return self._rows[at]
+        return self._others.setdefault(deal_id, row)
