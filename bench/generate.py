@@ -56,8 +56,9 @@ def write_history(out: TextIO, trades: int, seed: int = 7, capital_cents: int = 
     for number in range(1, trades + 1):
         symbol = names[number % len(names)]
         base, decimals, pip, lot = SYMBOLS[symbol]
-        close += timedelta(milliseconds=rng.randint(60_000, 3_600_000))
-        opened = close - timedelta(milliseconds=rng.randint(60_000, 86_400_000))
+        # About 5 minutes apart: a million trades span ten years, as a busy cBot's would.
+        close += timedelta(milliseconds=rng.randint(6_000, 600_000))
+        opened = close - timedelta(milliseconds=rng.randint(60_000, 36_000_000))
         buy = rng.random() < 0.52
         entry = base + rng.randint(-2000, 2000)
         move = rng.randint(-300, 320)

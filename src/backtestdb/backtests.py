@@ -20,6 +20,10 @@ from backtestdb.storage import LocalStorage
 METRIC_COLUMNS: tuple[str, ...] = tuple(
     column.key for column in inspect(Backtest).columns if isinstance(column.type, Numeric | Integer)
 )
+#: The metrics held as whole numbers (trade counts).
+INTEGER_METRICS: frozenset[str] = frozenset(
+    column.key for column in inspect(Backtest).columns if isinstance(column.type, Integer)
+)
 #: Every column a list can be sorted by (prefix `-` for descending). Only these names ever
 #: reach SQL: client text selects from this list, it is never spliced into a query.
 SORT_COLUMNS: tuple[str, ...] = (
@@ -29,8 +33,8 @@ SORT_COLUMNS: tuple[str, ...] = (
 PARAMETER_PREFIX = "param."
 # Bounds that keep a filter value inside what both backends can bind and compare.
 _MAX_TEXT = 255
-_MAX_INT = 2**31 - 1
-_MAX_AMOUNT = Decimal("1e15")
+MAX_INT = 2**31 - 1
+MAX_AMOUNT = Decimal("1e15")
 
 
 @dataclass(slots=True)
@@ -92,11 +96,11 @@ def metric_value(key: str, metric: str, raw: str) -> Decimal | int:
         value = Decimal(raw.strip())
     except InvalidOperation:
         raise _bad(key, raw, "not a number") from None
-    if not value.is_finite() or abs(value) >= _MAX_AMOUNT:
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         raise _bad(key, raw, "must be a finite number below 1e15 in size")
-    if isinstance(getattr(Backtest, metric).type, Integer):
+    if metric in INTEGER_METRICS:
         # SQLite cannot bind a Decimal against an INTEGER column: pass a whole int.
-        if value != value.to_integral_value() or abs(value) > _MAX_INT:
+        if value != value.to_integral_value() or abs(value) > MAX_INT:
             raise _bad(key, raw, "must be a whole number")
         return int(value)
     return value

@@ -19,12 +19,14 @@ from backtestdb.config import get_settings
 from backtestdb.db import get_engine, make_engine, session_factory
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestRequest, OnError
+from backtestdb.maintenance import app as maintenance_app
 from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Schema
 from backtestdb.storage import LocalStorage, SourceFile
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(maintenance_app, name="maintenance")
 console = Console()
 errors_console = Console(stderr=True)
 
@@ -259,6 +261,26 @@ def jobs_(
     console.print(table)
     if job_id and rows[0].errors:
         console.print(row_table("Errors", [e.model_dump() for e in rows[0].errors]))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Run the HTTP API (docs at /docs). Each worker makes its own database engine on its
+    first request, so /health answers even before the database does."""
+    import uvicorn
+
+    uvicorn.run(
+        "backtestdb.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level.lower(),
+    )
 
 
 @db_app.command("upgrade")

@@ -114,8 +114,8 @@ class CsvFastPath:
 
     def encode(
         self, row: int, line: str | None, cells: list[str] | None, deriver: Deriver
-    ) -> list[str] | None:
-        """COPY fields after trade_number, or None when the validator must decide."""
+    ) -> str | None:
+        """The COPY line after trade_number ("\t...\n"), or None: ask the validator."""
         if line is not None:
             match = self.match_line(line)
         else:
@@ -146,13 +146,13 @@ class CsvFastPath:
             int(swap.replace(".", "")) if swap else 0,
             int(balance.replace(".", "")) if balance else None,
         )
-        return [
-            deal_id or NULL, symbol, direction, open_utc + "+00", close_utc + "+00",
-            entry, exit_, quantity or NULL, volume or NULL, commission or "0", swap or "0",
-            pips or NULL, gross or NULL, profit,
-            money_text(balance_after), money_text(drawdown), drawdown_percent,
-            escape(label) if label else NULL, escape(comment) if comment else NULL, NULL,
-        ]  # fmt: skip
+        return (
+            f"\t{deal_id or NULL}\t{symbol}\t{direction}\t{open_utc}+00\t{close_utc}+00\t{entry}"
+            f"\t{exit_}\t{quantity or NULL}\t{volume or NULL}\t{commission or 0}\t{swap or 0}"
+            f"\t{pips or NULL}\t{gross or NULL}\t{profit}\t{money_text(balance_after)}"
+            f"\t{money_text(drawdown)}\t{drawdown_percent}\t{escape(label) if label else NULL}"
+            f"\t{escape(comment) if comment else NULL}\t{NULL}\n"
+        )
 
 
 def _plain(label: str, comment: str) -> bool:

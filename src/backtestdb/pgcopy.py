@@ -39,10 +39,11 @@ def text_or_null(value: object) -> str:
     return NULL if value is None else escape(str(value))
 
 
-def trade_fields(trade: Trade, deriver: Deriver) -> list[str]:
+def trade_line(trade: Trade, deriver: Deriver) -> str:
+    """The COPY line after trade_number of a validated trade."""
     balance_after, drawdown, drawdown_percent = deriver.add_trade(trade)
     extra = json.dumps(trade.extra, ensure_ascii=False) if trade.extra else None
-    return [
+    fields = [
         text_or_null(trade.deal_id), escape(trade.symbol), trade.direction,
         utc_text(trade.open_time) + "+00", utc_text(trade.close_time) + "+00",
         str(trade.entry_price), str(trade.exit_price),
@@ -52,26 +53,28 @@ def trade_fields(trade: Trade, deriver: Deriver) -> list[str]:
         money_text(balance_after), money_text(drawdown), drawdown_percent,
         text_or_null(trade.label), text_or_null(trade.comment), text_or_null(extra),
     ]  # fmt: skip
+    return "\t" + "\t".join(fields) + "\n"
 
 
 def encoded_trades(
     source: TradeSource, validator: TradeValidator, deriver: Deriver
-) -> Iterator[list[str]]:
-    """COPY fields of every valid trade, in file order; bad rows end in validator.errors."""
+) -> Iterator[str]:
+    """COPY lines (after trade_number) of every valid trade, in file order; bad rows end
+    in validator.errors."""
     fast = CsvFastPath(source, validator)
     if source.records is None or not fast.enabled:
         for trade in validator:
-            yield trade_fields(trade, deriver)
+            yield trade_line(trade, deriver)
         return
     for row, line, cells in source.records:
-        fields = fast.encode(row, line, cells, deriver)
-        if fields is None:
+        encoded = fast.encode(row, line, cells, deriver)
+        if encoded is None:
             checked = validator.validate(source.raw(row, source.cells(line, cells)))
             if checked is None:
                 continue
-            fields = trade_fields(checked, deriver)
+            encoded = trade_line(checked, deriver)
         validator.valid_count += 1
-        yield fields
+        yield encoded
 
 
 def copy_trades(
@@ -95,11 +98,11 @@ def copy_trades(
         connection.cursor() as cursor,
         cursor.copy(sql, writer=BoundedQueuedWriter(cursor)) as copy,
     ):
-        for number, fields in enumerate(encoded_trades(source, validator, deriver), start=1):
+        for number, encoded in enumerate(encoded_trades(source, validator, deriver), start=1):
             if not keep_going():
                 lines.clear()
                 continue
-            lines.append(prefix + str(number) + "\t" + "\t".join(fields) + "\n")
+            lines.append(f"{prefix}{number}{encoded}")
             if len(lines) >= FLUSH_LINES:
                 copy.write("".join(lines))
                 lines.clear()

@@ -1,0 +1,130 @@
+"""POST /api/v1/ingest: the seed's upload endpoint, streamed to disk, then `jobs.run_ingest`."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.concurrency import run_in_threadpool
+
+from backtestdb import jobs
+from backtestdb.api.deps import ApiKeyDep, FactoryDep, SettingsDep, SingleQueryDep
+from backtestdb.api.observability import Metrics
+from backtestdb.api.openapi import INGEST_BODY, INGESTED, error_responses
+from backtestdb.api.uploads import ReceivedForm, UploadLimits, receive_form
+from backtestdb.errors import BacktestdbError, InvalidRequest
+from backtestdb.ingest import IngestRequest
+from backtestdb.schemas import IngestResponse
+from backtestdb.storage import Role, SourceFile
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[ApiKeyDep, SingleQueryDep])
+
+#: Form field -> the file's role; the parameters are accepted under either name.
+FILE_FIELDS: dict[str, Role] = {
+    "json_file": "report",
+    "csv_file": "history",
+    "parameters_file": "parameters",
+    "params_file": "parameters",
+}
+#: What `initial_balance` accepts (the OpenAPI pattern says the same): 10000 or 10000.00.
+AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
+#: Fields where an empty value (a form's input left blank) means "not given".
+OPTIONAL_TEXT = frozenset({"name", "description", "initial_balance"})
+
+
+class IngestForm(BaseModel):
+    """The text fields of the upload."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[str | None, Field(max_length=255)] = None
+    description: Annotated[str | None, Field(max_length=10_000)] = None
+    initial_balance: Decimal | None = None
+    on_error: Literal["strict", "skip"] = "strict"
+    force: bool = False
+
+    @field_validator("initial_balance", mode="before")
+    @classmethod
+    def _plain_amount(cls, value: object) -> object:
+        # No sign, exponent or spaces: a typo must not become a different balance.
+        if isinstance(value, str) and not AMOUNT.fullmatch(value):
+            raise ValueError("must be an amount like 10000 or 10000.00")
+        return value
+
+    @field_validator("name", "description")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+def read_form(fields: dict[str, str]) -> IngestForm:
+    try:
+        given = {k: v for k, v in fields.items() if v or k not in OPTIONAL_TEXT}
+        return IngestForm.model_validate(given)
+    except ValidationError as error:
+        details = error.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in details]) from None
+
+
+def ingest_request(form: ReceivedForm, fields: IngestForm) -> IngestRequest:
+    if "parameters_file" in form.files and "params_file" in form.files:
+        raise InvalidRequest("Send parameters_file or params_file, not both")
+    sources = {
+        FILE_FIELDS[name]: SourceFile(FILE_FIELDS[name], file.filename, file.path)
+        for name, file in form.files.items()
+    }
+    if "report" not in sources and "history" not in sources:
+        raise InvalidRequest(
+            "Nothing to ingest: send json_file (the report, JSON or HTML) or csv_file "
+            "(the History CSV)"
+        )
+    return IngestRequest(
+        report=sources.get("report"),
+        csv=sources.get("history"),
+        parameters=sources.get("parameters"),
+        name=fields.name,
+        description=fields.description,
+        initial_balance=fields.initial_balance,
+        on_error=fields.on_error,
+        force=fields.force,
+    )
+
+
+@router.post(
+    "/ingest",
+    summary="Upload a backtest export and ingest it",
+    response_description="The job and the backtest (new, or the existing identical one)",
+    responses={200: INGESTED, **error_responses(400, 401, 409, 413, 415, 422, 503)},
+    openapi_extra=INGEST_BODY,
+)
+async def ingest_upload(
+    request: Request, settings: SettingsDep, factory: FactoryDep
+) -> IngestResponse:
+    """Multipart upload: `json_file` (report, JSON or HTML) and/or `csv_file` (History CSV),
+    optional `parameters_file` (or `params_file`), and the fields `name`, `description`,
+    `initial_balance`, `on_error` (strict|skip), `force`. Identical files again answer
+    the existing backtest ("Already ingested…") unless `force` is set. Files over
+    MAX_FILE_SIZE_MB answer 413."""
+    metrics: Metrics = request.app.state.metrics
+    limits = UploadLimits(frozenset(FILE_FIELDS), settings.max_file_size_bytes)
+    async with receive_form(request, limits, settings.data_dir / "tmp") as form:
+        wanted = ingest_request(form, read_form(form.fields))
+        try:
+            # run_ingest commits its own transactions (the job first, then the backtest).
+            job, outcome = await run_in_threadpool(jobs.run_ingest, factory, wanted, settings)
+        except BacktestdbError:
+            metrics.ingests.labels("failed").inc()
+            raise
+    metrics.ingests.labels("created" if outcome.created else "existing").inc()
+    if outcome.created:
+        metrics.trades.inc(outcome.trades)
+    return IngestResponse(
+        job_id=job.id, backtest_id=outcome.backtest.id, status=job.status, message=outcome.message
+    )

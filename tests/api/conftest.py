@@ -1,0 +1,55 @@
+"""API fixtures: a TestClient on the app made from the test settings (both backends)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backtestdb.api.app import create_app
+from backtestdb.config import Settings
+from tests.conftest import BASIC
+
+Upload = Callable[..., Any]
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
+    """A client on an app with `settings` changed by keyword (e.g. max_file_size_mb=1).
+    Entering the client runs the lifespan, which disposes the app's engine at the end."""
+    clients: list[TestClient] = []
+
+    def make(**changes: Any) -> TestClient:
+        client = TestClient(create_app(settings.model_copy(update=changes)))
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+def files_for(**paths: Path | tuple[str, bytes]) -> dict[str, tuple[str, bytes]]:
+    """Form file fields from paths (or (name, bytes) pairs)."""
+    return {
+        field: value if isinstance(value, tuple) else (value.name, value.read_bytes())
+        for field, value in paths.items()
+    }
+
+
+def ingest(client: TestClient, data: dict[str, str] | None = None, **paths: Any) -> Any:
+    return client.post("/api/v1/ingest", files=files_for(**paths), data=data or {})
+
+
+def seed_upload(client: TestClient, **data: str) -> Any:
+    """The seed's curl: json_file + name + description + initial_balance=10000."""
+    form = {"name": "MACross EURUSD", "description": "seed", "initial_balance": "10000", **data}
+    return ingest(client, form, json_file=BASIC / "report.json")
