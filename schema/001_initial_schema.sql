@@ -131,5 +131,39 @@ CREATE INDEX ix_trades_backtest_id_symbol ON trades (backtest_id, symbol);
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
 
+-- Running upgrade 0001 -> 0002
+
+ALTER TABLE backtests ADD COLUMN expectancy NUMERIC(18, 2);
+
+ALTER TABLE backtests ADD COLUMN average_win NUMERIC(18, 2);
+
+ALTER TABLE backtests ADD COLUMN average_loss NUMERIC(18, 2);
+
+ALTER TABLE backtests ADD COLUMN largest_win NUMERIC(18, 2);
+
+ALTER TABLE backtests ADD COLUMN largest_loss NUMERIC(18, 2);
+
+ALTER TABLE backtests ADD COLUMN payoff_ratio NUMERIC(14, 4);
+
+ALTER TABLE backtests ADD COLUMN max_consecutive_wins INTEGER;
+
+ALTER TABLE backtests ADD COLUMN max_consecutive_losses INTEGER;
+
+ALTER TABLE backtests ADD COLUMN recovery_factor NUMERIC(14, 4);
+
+ALTER TABLE backtests ADD COLUMN sharpe_ratio NUMERIC(14, 4);
+
+ALTER TABLE backtests ADD COLUMN sortino_ratio NUMERIC(14, 4);
+
+ALTER TABLE backtests ADD COLUMN calmar_ratio NUMERIC(14, 4);
+
+ALTER TABLE backtests ADD COLUMN cagr_percent NUMERIC(18, 4);
+
+ALTER TABLE backtests ADD COLUMN metrics JSONB;
+
+ALTER TABLE backtests ADD COLUMN reconciliation JSONB;
+
+UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
+
 COMMIT;
 

@@ -14,19 +14,20 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from backtestdb import backtests, jobs, migrate
+from backtestdb import analytics_cli, backtests, jobs, migrate
 from backtestdb.config import get_settings
 from backtestdb.db import get_engine, make_engine, session_factory
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestRequest, OnError
 from backtestdb.maintenance import app as maintenance_app
-from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Schema
+from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Reconciliation, Schema
 from backtestdb.storage import LocalStorage, SourceFile
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(maintenance_app, name="maintenance")
+analytics_cli.register(app)  # stats, compare, export
 console = Console()
 errors_console = Console(stderr=True)
 
@@ -153,6 +154,9 @@ def ingest(
         return
     console.print(f"[green]{outcome.message}[/]  job {job.id}")
     console.print(summary_table(backtest))
+    checked = outcome.backtest.reconciliation
+    reconciliation = Reconciliation.model_validate(checked) if checked is not None else None
+    console.print(analytics_cli.reconciliation_table(reconciliation))
     if outcome.warnings:
         console.print(row_table("Warnings", [w.as_dict() for w in outcome.warnings]))
 
@@ -161,8 +165,10 @@ def summary_table(backtest: BacktestOut) -> Table:
     table = Table(title=f"Backtest {backtest.id}", title_justify="left", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
-    for field, value in dump(backtest).items():
-        table.add_row(field, "" if value is None else str(value))
+    # Python values, not JSON ones: Decimals keep their cents ("10000.00", not 10000.0).
+    for field, value in backtest.model_dump().items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        table.add_row(field, "" if shown is None else str(shown))
     return table
 
 
@@ -199,8 +205,15 @@ def list_(
 
 
 @app.command()
-def show(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
-    """Show one backtest with its parameters."""
+def show(
+    backtest_id: uuid.UUID,
+    as_json: JsonFlag = False,
+    text: Annotated[bool, typer.Option("--text", help="A plain-English paragraph")] = False,
+) -> None:
+    """Show one backtest with its parameters and its reconciliation with the report."""
+    if text:
+        analytics_cli.print_text(backtest_id, as_json)
+        return
     with session_factory(get_engine())() as session:
         try:
             detail = BacktestDetail.model_validate(backtests.get_backtest(session, backtest_id))
@@ -217,6 +230,7 @@ def show(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
     for p in detail.parameters:
         table.add_row(p.name, p.value or "", p.value_type, p.group or "")
     console.print(table)
+    console.print(analytics_cli.reconciliation_table(detail.reconciliation))
 
 
 @app.command()

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     api_key_reads: bool = False
     #: Comma-separated origins allowed by CORS; empty disables CORS headers.
     cors_origins: str = ""
+    #: Trading days per year for annualising Sharpe and Sortino (docs/metrics.md).
+    days_per_year: int = Field(default=252, ge=1, le=366)
 
     @field_validator("database_url")
     @classmethod

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from backtestdb import bulk, models, pgcopy
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
-from backtestdb.parsing.records import Parameter, Report, Trade, TradeSource
+from backtestdb.parsing.records import Parameter, Report, ReportSummary, Trade, TradeSource
 from backtestdb.storage import FileInfo, LocalStorage, SourceFile, describe
 from backtestdb.validation import TradeValidator
 
@@ -53,6 +53,8 @@ class IngestOutcome:
     created: bool
     trades: int
     warnings: list[RowError] = field(default_factory=list)
+    #: What the report said, for reconciling the full metric set afterwards.
+    reported: ReportSummary | None = None
 
     @property
     def message(self) -> str:
@@ -114,7 +116,8 @@ def ingest(
         for info, f in zip(infos, request.files, strict=True)
     ]
     session.flush()
-    return IngestOutcome(backtest, True, stored.summary.total_trades, warnings)
+    reported = report.summary if report is not None else None
+    return IngestOutcome(backtest, True, stored.summary.total_trades, warnings, reported)
 
 
 def write_trades(

@@ -1,8 +1,11 @@
 """The ingest unit of work, shared by the CLI and the API.
 
-Two transactions, on purpose: the job row is committed first so that a failed ingest
-still leaves its job (with the reason and the row errors); the backtest and the job's
-completion are then committed together, or not at all.
+Three transactions, on purpose: the job row is committed first so that a failed ingest
+still leaves its job (with the reason and the row errors); the backtest, its trades and
+summary, and the job's completion are then committed together, or not at all. Last, the
+full metric set and the reconciliation with the report are computed from the stored
+trades and committed on their own: they read every trade back, which on a million trades
+costs as long as the ingest itself, and a failure there must not undo a good ingest.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backtestdb import analytics
 from backtestdb.config import Settings
 from backtestdb.db import transaction
-from backtestdb.errors import BacktestdbError, NotFound
+from backtestdb.errors import BacktestdbError, NotFound, RowError
 from backtestdb.ingest import IngestOutcome, IngestRequest, ingest
-from backtestdb.models import IngestionJob, utcnow
+from backtestdb.models import Backtest, IngestionJob, utcnow
 from backtestdb.storage import LocalStorage
 
 
@@ -50,7 +54,24 @@ def run_ingest(
         storage.remove(backtest_id)
         record_failure(factory, job.id, f"internal error: {type(error).__name__}", None)
         raise
+    if outcome.created:
+        outcome.warnings += refresh_metrics(factory, job.id, outcome, settings)
     return finished, outcome
+
+
+def refresh_metrics(
+    factory: sessionmaker[Session], job_id: uuid.UUID, outcome: IngestOutcome, settings: Settings
+) -> list[RowError]:
+    """Fill the full metric set and the reconciliation; its warnings join the job's."""
+    with transaction(factory) as session:
+        backtest = session.get_one(Backtest, outcome.backtest.id)
+        warnings = analytics.refresh(
+            session, backtest, outcome.reported, days_per_year=settings.days_per_year
+        )
+        job = session.get_one(IngestionJob, job_id)
+        job.warnings = [*job.warnings, *(w.as_dict() for w in warnings)]
+    outcome.backtest = backtest
+    return warnings
 
 
 def create_job(factory: sessionmaker[Session], request: IngestRequest) -> IngestionJob:

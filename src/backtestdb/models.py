@@ -85,6 +85,26 @@ class Backtest(Base):
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
     )
 
+    # Analytics (migration 0002, filled by analytics.refresh): the common figures typed,
+    # so lists can sort and filter on them; the full set in `metrics`.
+    expectancy: Mapped[Decimal | None] = mapped_column(Money)
+    average_win: Mapped[Decimal | None] = mapped_column(Money)
+    average_loss: Mapped[Decimal | None] = mapped_column(Money)
+    largest_win: Mapped[Decimal | None] = mapped_column(Money)
+    largest_loss: Mapped[Decimal | None] = mapped_column(Money)
+    payoff_ratio: Mapped[Decimal | None] = mapped_column(Ratio)
+    max_consecutive_wins: Mapped[int | None] = mapped_column(Integer)
+    max_consecutive_losses: Mapped[int | None] = mapped_column(Integer)
+    recovery_factor: Mapped[Decimal | None] = mapped_column(Ratio)
+    sharpe_ratio: Mapped[Decimal | None] = mapped_column(Ratio)
+    sortino_ratio: Mapped[Decimal | None] = mapped_column(Ratio)
+    calmar_ratio: Mapped[Decimal | None] = mapped_column(Ratio)
+    cagr_percent: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: {status: reconciled|differences, items: [{metric, reported, computed, difference,
+    #: matches}]}; NULL when there was no report to compare with.
+    reconciliation: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
     parameters: Mapped[list[Parameter]] = relationship(
         back_populates="backtest",
         cascade="all, delete-orphan",

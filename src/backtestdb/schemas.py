@@ -70,6 +70,19 @@ class BacktestOut(Schema):
     created_at: datetime
 
 
+class ReconciliationItem(Schema):
+    metric: str = Field(description="Our name; `long.` / `short.` for a side's figure")
+    reported: float
+    computed: float
+    difference: float = Field(description="computed - reported")
+    matches: bool = Field(description="Within 0.01 (money, percent points, ratios); counts exact")
+
+
+class Reconciliation(Schema):
+    status: str = Field(description="reconciled or differences")
+    items: list[ReconciliationItem]
+
+
 class BacktestDetail(BacktestOut):
     platform: str
     testing_start: datetime | None
@@ -85,6 +98,9 @@ class BacktestDetail(BacktestOut):
     source_files: list[dict[str, Any]]
     parameters: list[ParameterOut]
     updated_at: datetime
+    reconciliation: Reconciliation | None = Field(
+        default=None, description="The stored trades' figures against the report's; null: no report"
+    )
 
 
 class BacktestPage(Schema):

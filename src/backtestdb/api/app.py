@@ -9,7 +9,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backtestdb.api import backtests, health, ingest, jobs
+from backtestdb.api import analytics, backtests, health, ingest, jobs
 from backtestdb.api.deps import Database
 from backtestdb.api.errors import install_error_handlers
 from backtestdb.api.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (health, ingest, backtests, jobs):
+    for module in (health, ingest, backtests, jobs, analytics):
         app.include_router(module.router)
     if origins := settings.cors_origin_list:
         app.add_middleware(

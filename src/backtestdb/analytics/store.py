@@ -1,0 +1,138 @@
+"""Figures from the stored trades, written onto the backtest (flushes, never commits)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backtestdb import models
+from backtestdb.analytics.figures import Figures, FiguresAccumulator, TradeRow
+from backtestdb.analytics.reconcile import reconcile
+from backtestdb.config import get_settings
+from backtestdb.errors import RowError
+from backtestdb.models import Trade
+from backtestdb.parsing.records import ReportSummary
+
+#: Rows fetched per round trip while streaming trades: memory stays flat on any size.
+STREAM_BATCH = 10_000
+METRICS_VERSION = 1
+
+
+def trade_rows(session: Session, backtest_id: uuid.UUID) -> Iterator[TradeRow]:
+    """The trades in close-time order, streamed (server-side cursor on PostgreSQL)."""
+    query = (
+        select(
+            Trade.close_time, Trade.open_time, Trade.profit, Trade.commission, Trade.swap,
+            Trade.direction, Trade.symbol,
+        )
+        .where(Trade.backtest_id == backtest_id)
+        .order_by(Trade.close_time, Trade.trade_number)
+        .execution_options(yield_per=STREAM_BATCH)
+    )  # fmt: skip
+    for row in session.execute(query):
+        yield TradeRow(*row)
+
+
+def compute_figures(
+    session: Session, backtest: models.Backtest, days_per_year: int | None = None
+) -> Figures:
+    accumulator = FiguresAccumulator(
+        backtest.initial_balance,
+        start=backtest.testing_start,
+        end=backtest.testing_end,
+        days_per_year=days_per_year or get_settings().days_per_year,
+    )
+    for row in trade_rows(session, backtest.id):
+        accumulator.add(row)
+    return accumulator.result()
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals as JSON numbers (2-4 dp, exact as a float's shortest repr), times as ISO."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def metrics_json(figures: Figures) -> dict[str, Any]:
+    data = {f.name: getattr(figures, f.name) for f in fields(figures)}
+    for name in ("all", "long", "short", "drawdown", "returns"):
+        data[name] = asdict(data[name])
+    return {"version": METRICS_VERSION, **jsonable(data)}
+
+
+#: Typed backtest column -> where it is in Figures.
+TYPED = {
+    "expectancy": ("all", "expectancy"),
+    "average_win": ("all", "average_win"),
+    "average_loss": ("all", "average_loss"),
+    "largest_win": ("all", "largest_win"),
+    "largest_loss": ("all", "largest_loss"),
+    "payoff_ratio": ("all", "payoff_ratio"),
+    "max_consecutive_wins": ("all", "max_consecutive_wins"),
+    "max_consecutive_losses": ("all", "max_consecutive_losses"),
+    "sharpe_ratio": ("returns", "sharpe_ratio"),
+    "sortino_ratio": ("returns", "sortino_ratio"),
+    "calmar_ratio": ("returns", "calmar_ratio"),
+    "cagr_percent": ("returns", "cagr_percent"),
+}
+
+
+def apply(backtest: models.Backtest, figures: Figures) -> None:
+    for column, (part, name) in TYPED.items():
+        setattr(backtest, column, getattr(getattr(figures, part), name))
+    backtest.recovery_factor = figures.recovery_factor
+    backtest.metrics = metrics_json(figures)
+
+
+def report_file(backtest: models.Backtest) -> str:
+    for source in backtest.source_files or []:
+        if source.get("role") == "report" and source.get("name"):
+            return str(source["name"])
+    return "report"
+
+
+def refresh(
+    session: Session,
+    backtest: models.Backtest,
+    report_summary: ReportSummary | None,
+    *,
+    days_per_year: int | None = None,
+) -> list[RowError]:
+    """Compute every figure from the stored trades onto `backtest` and reconcile it with
+    the report (when there is one); returns a warning per figure the report disagrees on.
+
+    Call after the trades are written (this flushes the session first so it reads them)."""
+    session.flush()
+    figures = compute_figures(session, backtest, days_per_year)
+    apply(backtest, figures)
+    warnings: list[RowError] = []
+    if report_summary is None:
+        backtest.reconciliation = None
+    else:
+        backtest.reconciliation, warnings = reconcile(
+            figures, report_summary, report_file(backtest)
+        )
+    session.flush()
+    return warnings
+
+
+def current_metrics(session: Session, backtest: models.Backtest) -> dict[str, Any]:
+    """The stored metric set, or (for a backtest not refreshed yet) one computed now,
+    without writing it: a read never changes the database."""
+    if backtest.metrics is not None:
+        return backtest.metrics
+    return metrics_json(compute_figures(session, backtest))
