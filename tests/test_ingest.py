@@ -195,3 +195,24 @@ def test_raw_files_are_stored_under_the_backtest_id(
     assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "report.json"]
     assert [f["role"] for f in outcome.backtest.source_files] == ["report", "history"]
     assert outcome.backtest.source_files[1]["size"] == (BASIC / "history.csv").stat().st_size
+
+
+@pytest.mark.parametrize("swap_rows", [False, True], ids=["in-order", "out-of-order"])
+def test_metric_set_matches_a_fresh_computation(
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path, swap_rows: bool
+) -> None:
+    """In-pass figures (close-time order) and the fallback pass give the stored metrics."""
+    from backtestdb.analytics.store import compute_figures, metrics_json
+
+    lines = (DATA / "multi_symbol_history.csv").read_text().splitlines()
+    if swap_rows:
+        lines[10], lines[11] = lines[11], lines[10]
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(lines) + "\n")
+    _, outcome = run_ingest(factory, request_for(csv=path), settings)
+    assert outcome.needs_metrics is swap_rows
+    with factory() as session:
+        backtest = session.get_one(models.Backtest, outcome.backtest.id)
+        assert backtest.metrics is not None
+        assert backtest.metrics == metrics_json(compute_figures(session, backtest))
+        assert backtest.max_consecutive_wins == backtest.metrics["all"]["max_consecutive_wins"]

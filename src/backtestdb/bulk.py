@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from backtestdb import models
+from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator
 from backtestdb.errors import RowError
 from backtestdb.metrics import (
     DailyAccumulator,
@@ -45,6 +46,8 @@ class StoredTrades:
     #: The file's own Balance column disagrees with the computed balance from this row on.
     balance_mismatch: tuple[int, str, str] | None = None
     out_of_order_row: int | None = None
+    #: The full metric set, when it could be computed in this pass (close-time order).
+    figures: Figures | None = None
 
     def warnings(self, file: str) -> list[RowError]:
         found = []
@@ -80,6 +83,10 @@ def utc_text(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(sep=" ", timespec=spec)
 
 
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text + "+00:00")
+
+
 def parse_utc_text(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
@@ -91,8 +98,11 @@ class Deriver:
     at hand without building datetimes or Decimals.
     """
 
-    def __init__(self, initial_balance: Decimal) -> None:
+    def __init__(self, initial_balance: Decimal, figures: FiguresAccumulator | None = None) -> None:
         self.accumulator = SummaryAccumulator(initial_balance)
+        #: The full metric set, fed in the same pass (the trades are in close-time order
+        #: until `out_of_order_row` says otherwise: then it must be computed afresh).
+        self.figures = figures
         self.daily = DailyAccumulator()
         self.symbols: set[str] = set()
         self.first_open = "~"  # sorts after any time
@@ -104,6 +114,7 @@ class Deriver:
         self,
         row: int,
         symbol: str,
+        direction: str,
         open_utc: str,
         close_utc: str,
         profit: int,
@@ -112,16 +123,22 @@ class Deriver:
         balance: int | None,
     ) -> tuple[int, int, str]:
         """(balance_after, drawdown) in cents and drawdown_percent as text."""
+        if close_utc >= self.last_close:
+            self.last_close = close_utc
+        elif self.out_of_order_row is None:
+            self.out_of_order_row = row
+            self.figures = None  # it needs close-time order; computed afterwards instead
+        if self.figures is not None:
+            self.figures.add_cents(
+                CentsRow(_utc(close_utc), _utc(open_utc), profit, commission, swap, direction,
+                         symbol)
+            )  # fmt: skip
         accumulator = self.accumulator
         balance_after, drawdown = accumulator.add(profit, commission, swap)
         self.daily.add(close_utc[:10], profit, balance_after)
         self.symbols.add(symbol)
         if open_utc < self.first_open:
             self.first_open = open_utc
-        if close_utc >= self.last_close:
-            self.last_close = close_utc
-        elif self.out_of_order_row is None:
-            self.out_of_order_row = row
         if balance is not None and balance != balance_after and self.balance_mismatch is None:
             self.balance_mismatch = (row, money_text(balance), money_text(balance_after))
         return balance_after, drawdown, ratio_text(drawdown, accumulator.peak, 4)
@@ -131,6 +148,7 @@ class Deriver:
         return self.add(
             trade.row,
             trade.symbol,
+            trade.direction,
             utc_text(trade.open_time),
             utc_text(trade.close_time),
             to_cents(trade.profit),
@@ -148,6 +166,7 @@ class Deriver:
             last_close=parse_utc_text(self.last_close) if self.last_close else None,
             balance_mismatch=self.balance_mismatch,
             out_of_order_row=self.out_of_order_row,
+            figures=self.figures.result() if self.figures is not None else None,
         )
 
 

@@ -139,6 +139,7 @@ class CsvFastPath:
         balance_after, drawdown, drawdown_percent = deriver.add(
             row,
             symbol,
+            direction,
             open_utc,
             close_utc,
             int(profit.replace(".", "")),

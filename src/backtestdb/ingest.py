@@ -19,7 +19,8 @@ from typing import Literal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from backtestdb import bulk, models, pgcopy
+from backtestdb import analytics, bulk, models, pgcopy
+from backtestdb.analytics.figures import FiguresAccumulator
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
 from backtestdb.parsing.records import Parameter, Report, ReportSummary, Trade, TradeSource
@@ -55,6 +56,8 @@ class IngestOutcome:
     warnings: list[RowError] = field(default_factory=list)
     #: What the report said, for reconciling the full metric set afterwards.
     reported: ReportSummary | None = None
+    #: The full metric set could not be computed during the ingest pass.
+    needs_metrics: bool = False
 
     @property
     def message(self) -> str:
@@ -71,6 +74,7 @@ def ingest(
     backtest_id: uuid.UUID | None = None,
     max_errors: int = 1000,
     batch_size: int = 5000,
+    days_per_year: int = 252,
 ) -> IngestOutcome:
     if request.report is None and request.csv is None:
         raise BacktestdbError("Nothing to ingest: give a report (JSON or HTML) or a History CSV")
@@ -96,7 +100,14 @@ def ingest(
         backtest.initial_balance = initial
         session.add(backtest)
         session.flush()
-        stored = write_trades(session, backtest.id, source, validator, initial, request, batch_size)
+        figures = FiguresAccumulator(
+            initial,
+            start=report.summary.testing_start if report else None,
+            end=report.summary.testing_end if report else None,
+            days_per_year=days_per_year,
+        )
+        deriver = bulk.Deriver(initial, figures)
+        stored = write_trades(session, backtest.id, source, validator, deriver, request, batch_size)
     if validator.error_count and request.on_error == "strict":
         raise ValidationFailed(
             failure_message(validator.error_count), validator.errors, validator.error_count
@@ -115,9 +126,14 @@ def ingest(
         info.as_dict(storage.save(backtest.id, f))
         for info, f in zip(infos, request.files, strict=True)
     ]
-    session.flush()
     reported = report.summary if report is not None else None
-    return IngestOutcome(backtest, True, stored.summary.total_trades, warnings, reported)
+    outcome = IngestOutcome(backtest, True, stored.summary.total_trades, warnings, reported)
+    if stored.figures is not None:
+        outcome.warnings += analytics.store(backtest, stored.figures, reported)
+    else:
+        outcome.needs_metrics = True  # out of close-time order: see jobs.refresh_metrics
+    session.flush()
+    return outcome
 
 
 def write_trades(
@@ -125,12 +141,11 @@ def write_trades(
     backtest_id: uuid.UUID,
     source: TradeSource,
     validator: TradeValidator,
-    initial: Decimal,
+    deriver: bulk.Deriver,
     request: IngestRequest,
     batch_size: int,
 ) -> bulk.StoredTrades:
     """COPY on PostgreSQL, batched inserts elsewhere; both derive the same columns."""
-    deriver = bulk.Deriver(initial)
 
     def keep_going() -> bool:
         return request.on_error == "skip" or not validator.error_count

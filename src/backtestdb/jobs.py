@@ -1,11 +1,11 @@
 """The ingest unit of work, shared by the CLI and the API.
 
-Three transactions, on purpose: the job row is committed first so that a failed ingest
-still leaves its job (with the reason and the row errors); the backtest, its trades and
-summary, and the job's completion are then committed together, or not at all. Last, the
-full metric set and the reconciliation with the report are computed from the stored
-trades and committed on their own: they read every trade back, which on a million trades
-costs as long as the ingest itself, and a failure there must not undo a good ingest.
+Two transactions, on purpose: the job row is committed first so that a failed ingest
+still leaves its job (with the reason and the row errors); the backtest, its trades,
+summary and full metric set, and the job's completion are then committed together, or
+not at all. The metric set is computed in the ingest's own pass over the trades; only for
+a file that is not in close-time order is it computed afterwards from the stored trades,
+in a transaction of its own (it reads every trade back, and must not undo a good ingest).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def run_ingest(
                 backtest_id=backtest_id,
                 max_errors=settings.max_row_errors,
                 batch_size=settings.batch_size,
+                days_per_year=settings.days_per_year,
             )
             finished = session.get_one(IngestionJob, job.id)
             complete(finished, outcome)
@@ -54,7 +55,7 @@ def run_ingest(
         storage.remove(backtest_id)
         record_failure(factory, job.id, f"internal error: {type(error).__name__}", None)
         raise
-    if outcome.created:
+    if outcome.needs_metrics:
         outcome.warnings += refresh_metrics(factory, job.id, outcome, settings)
     return finished, outcome
 

@@ -1,6 +1,6 @@
 """Analytics over stored backtests: the full metric set, reconciliation with the report,
 breakdowns, equity curve, comparison, export and a text summary (issue #5)."""
 
-from backtestdb.analytics.store import current_metrics, refresh
+from backtestdb.analytics.store import current_metrics, refresh, store
 
-__all__ = ["current_metrics", "refresh"]
+__all__ = ["current_metrics", "refresh", "store"]

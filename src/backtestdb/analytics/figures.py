@@ -22,7 +22,9 @@ from backtestdb.analytics.returns import ReturnFigures, ReturnsAccumulator
 from backtestdb.analytics.sides import SideAccumulator, SideFigures, ratio
 from backtestdb.metrics import BASIS, CENT, from_cents, percent, to_cents
 
-__all__ = ["Figures", "FiguresAccumulator", "SideFigures", "TradeRow", "compute", "ratio"]
+__all__ = [
+    "CentsRow", "Figures", "FiguresAccumulator", "SideFigures", "TradeRow", "compute", "ratio",
+]  # fmt: skip
 
 DAY = Decimal(86400)
 
@@ -39,7 +41,21 @@ class TradeRow(NamedTuple):
     symbol: str
 
 
-def tie_key(row: TradeRow) -> tuple[datetime, str, str, Decimal, Decimal, Decimal]:
+class CentsRow(NamedTuple):
+    """The same with money in integer cents: what the ingest pass has at hand."""
+
+    close_time: datetime
+    open_time: datetime
+    profit: int
+    commission: int
+    swap: int
+    direction: str
+    symbol: str
+
+
+def tie_key(row: CentsRow | TradeRow) -> tuple[datetime, str, str, object, object, object]:
+    """The canonical order of trades closing at the same instant (money compares alike in
+    cents and in Decimals)."""
     return (row.open_time, row.symbol, row.direction, row.profit, row.commission, row.swap)
 
 
@@ -95,7 +111,7 @@ class FiguresAccumulator:
         self.sides = {"all": SideAccumulator(), "buy": SideAccumulator(), "sell": SideAccumulator()}
         self.returns = ReturnsAccumulator(self.initial, days_per_year)
         self.symbols: set[str] = set()
-        self.ties: list[TradeRow] = []
+        self.ties: list[CentsRow] = []
         self.first_open: datetime | None = None
         self.last_close: datetime | None = None
         self.holding = timedelta(0)
@@ -110,6 +126,14 @@ class FiguresAccumulator:
         self.longest_end: datetime | None = None
 
     def add(self, row: TradeRow) -> None:
+        self.add_cents(
+            CentsRow(
+                row.close_time, row.open_time, to_cents(row.profit), to_cents(row.commission),
+                to_cents(row.swap), row.direction, row.symbol,
+            )
+        )  # fmt: skip
+
+    def add_cents(self, row: CentsRow) -> None:
         if self.ties and row.close_time != self.ties[0].close_time:
             if row.close_time < self.ties[0].close_time:
                 raise ValueError("trades must be added in close-time order")
@@ -121,9 +145,8 @@ class FiguresAccumulator:
             self._count(row)
         self.ties.clear()
 
-    def _count(self, row: TradeRow) -> None:
-        profit, when = to_cents(row.profit), row.close_time
-        commission, swap = to_cents(row.commission), to_cents(row.swap)
+    def _count(self, row: CentsRow) -> None:
+        profit, when, commission, swap = row.profit, row.close_time, row.commission, row.swap
         self.sides["all"].add(profit, commission, swap)
         self.sides["buy" if row.direction == "buy" else "sell"].add(profit, commission, swap)
         self.symbols.add(row.symbol)

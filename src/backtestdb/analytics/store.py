@@ -117,7 +117,13 @@ def refresh(
 
     Call after the trades are written (this flushes the session first so it reads them)."""
     session.flush()
-    figures = compute_figures(session, backtest, days_per_year)
+    return store(backtest, compute_figures(session, backtest, days_per_year), report_summary)
+
+
+def store(
+    backtest: models.Backtest, figures: Figures, report_summary: ReportSummary | None
+) -> list[RowError]:
+    """Write computed figures onto `backtest` and reconcile them with the report."""
     apply(backtest, figures)
     warnings: list[RowError] = []
     if report_summary is None:
@@ -126,7 +132,6 @@ def refresh(
         backtest.reconciliation, warnings = reconcile(
             figures, report_summary, report_file(backtest)
         )
-    session.flush()
     return warnings
 
 
