@@ -73,9 +73,10 @@ def history(trades: int) -> Path:
 
 def copy_text(path: Path, url: str) -> Path:
     """The exact COPY input backtestdb produces for `path` (prepared, not timed)."""
-    from backtestdb.bulk import Deriver
+    from backtestdb.derive import Deriver
     from backtestdb.parsing import parse_history_csv
-    from backtestdb.pgcopy import encoded_trades
+    from backtestdb.bulk import encoded_trades
+    from backtestdb.pgcopy import copy_line
     from backtestdb.validation import TradeValidator
 
     target = path.with_suffix(".copy")
@@ -84,8 +85,8 @@ def copy_text(path: Path, url: str) -> Path:
         source = parse_history_csv(stream, path.name)
         validator = TradeValidator(source)
         rows = encoded_trades(source, validator, Deriver(Decimal(10000)))
-        for number, encoded in enumerate(rows, start=1):
-            out.write(f"{backtest_id}\t{number}{encoded}")
+        for number, fields in enumerate(rows, start=1):
+            out.write(copy_line(f"{backtest_id}\t", number, fields))
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(
             "INSERT INTO backtests (id, name, initial_balance, net_profit, gross_profit, "

@@ -1,229 +1,110 @@
-"""Deriving per-trade and whole-run figures in one pass, and the portable batch writer.
+"""Trades as stored text, and the portable batch writer (SQLite and any other backend).
 
-`Deriver` is shared by both writers: this module's `store_trades` (SQLite and any other
-backend: batched executemany) and `pgcopy.copy_trades` (PostgreSQL COPY).
+`encoded_trades` yields every valid trade's columns as text: History CSV rows through
+`fastpath` where it accepts them, anything else through `TradeValidator`. Both writers
+take these tuples: `pgcopy` streams them into COPY, `insert_trades` below sends them in
+batches with executemany, so both backends store the same values.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from backtestdb import models
-from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator
-from backtestdb.errors import RowError
-from backtestdb.metrics import (
-    DailyAccumulator,
-    Summary,
-    SummaryAccumulator,
-    from_cents,
-    money_text,
-    ratio_text,
-    to_cents,
+from backtestdb.derive import Deriver, Progress, StoredTrades, utc_text
+from backtestdb.fastpath import CsvFastPath, Fields
+from backtestdb.metrics import money_text
+from backtestdb.parsing.records import Trade, TradeSource
+from backtestdb.validation import TradeValidator
+
+# Column order of Fields; backtest_id and trade_number come first.
+INSERT = (
+    "INSERT INTO trades (backtest_id, trade_number, deal_id, symbol, direction, open_time, "
+    "close_time, entry_price, exit_price, quantity, volume, commission, swap, pips, "
+    "gross_profit, profit, balance_after, drawdown, drawdown_percent, label, comment, extra) "
+    "VALUES (" + ", ".join(["?"] * 22) + ")"
 )
-from backtestdb.parsing.records import Trade
-
-Row = dict[str, Any]
-Progress = Callable[[int], None]
 
 
-@dataclass(slots=True)
-class StoredTrades:
-    """What one pass over the trades learnt, besides the rows it wrote."""
-
-    summary: Summary
-    daily: DailyAccumulator
-    symbols: set[str] = field(default_factory=set)
-    first_open: datetime | None = None
-    last_close: datetime | None = None
-    #: The file's own Balance column disagrees with the computed balance from this row on.
-    balance_mismatch: tuple[int, str, str] | None = None
-    out_of_order_row: int | None = None
-    #: The full metric set, when it could be computed in this pass (close-time order).
-    figures: Figures | None = None
-
-    def warnings(self, file: str) -> list[RowError]:
-        found = []
-        if self.balance_mismatch is not None:
-            row, written, computed = self.balance_mismatch
-            found.append(
-                RowError(
-                    file,
-                    f"Balance column says {written} but the trades add up to {computed}; "
-                    "balance_after uses the computed figure",
-                    row=row,
-                    column="Balance",
-                    value=written,
-                )
-            )
-        if self.out_of_order_row is not None:
-            found.append(
-                RowError(
-                    file,
-                    "trades are not in close-time order from this row on; balances follow "
-                    "the file's order",
-                    row=self.out_of_order_row,
-                )
-            )
-        return found
+def text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
-def utc_text(moment: datetime) -> str:
-    """UTC time as "yyyy-mm-dd hh:mm:ss.fff[fff]" (what the COPY fast path writes too, so
-    both kinds of row compare as text)."""
-    moment = moment.astimezone(UTC)
-    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
-    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec=spec)
+def trade_fields(trade: Trade, deriver: Deriver) -> Fields:
+    """The stored columns of a validated trade, as text (times in UTC)."""
+    balance_after, drawdown, drawdown_percent = deriver.add_trade(trade)
+    extra = json.dumps(trade.extra, ensure_ascii=False) if trade.extra else None
+    return (
+        trade.deal_id, trade.symbol, trade.direction,
+        utc_text(trade.open_time), utc_text(trade.close_time),
+        str(trade.entry_price), str(trade.exit_price), text(trade.quantity), text(trade.volume),
+        str(trade.commission), str(trade.swap), text(trade.pips), text(trade.gross_profit),
+        str(trade.profit), money_text(balance_after), money_text(drawdown), drawdown_percent,
+        trade.label, trade.comment, extra,
+    )  # fmt: skip
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text + "+00:00")
+def encoded_trades(
+    source: TradeSource, validator: TradeValidator, deriver: Deriver
+) -> Iterator[Fields]:
+    """The columns of every valid trade in file order; bad rows end in validator.errors."""
+    fast = CsvFastPath(source, validator)
+    if source.records is None or not fast.enabled:
+        for trade in validator:
+            yield trade_fields(trade, deriver)
+        return
+    for row, line, cells in source.records:
+        fields = fast.encode(row, line, cells, deriver)
+        if fields is None:
+            checked = validator.validate(source.raw(row, source.cells(line, cells)))
+            if checked is None:
+                continue
+            fields = trade_fields(checked, deriver)
+        validator.valid_count += 1
+        yield fields
 
 
-def parse_utc_text(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+def sqlite_time(utc: str) -> str:
+    """SQLAlchemy keeps SQLite datetimes as text with six fractional digits."""
+    return utc if len(utc) == 26 else utc + "000"
 
 
-class Deriver:
-    """Feed trades in file order; each `add` returns the trade's derived columns.
-
-    Times are UTC text (`utc_text`) and money integer cents: the COPY fast path has both
-    at hand without building datetimes or Decimals.
-    """
-
-    def __init__(self, initial_balance: Decimal, figures: FiguresAccumulator | None = None) -> None:
-        self.accumulator = SummaryAccumulator(initial_balance)
-        #: The full metric set, fed in the same pass (the trades are in close-time order
-        #: until `out_of_order_row` says otherwise: then it must be computed afresh).
-        self.figures = figures
-        self.daily = DailyAccumulator()
-        self.symbols: set[str] = set()
-        self.first_open = "~"  # sorts after any time
-        self.last_close = ""
-        self.balance_mismatch: tuple[int, str, str] | None = None
-        self.out_of_order_row: int | None = None
-
-    def add(
-        self,
-        row: int,
-        symbol: str,
-        direction: str,
-        open_utc: str,
-        close_utc: str,
-        profit: int,
-        commission: int,
-        swap: int,
-        balance: int | None,
-    ) -> tuple[int, int, str]:
-        """(balance_after, drawdown) in cents and drawdown_percent as text."""
-        if close_utc >= self.last_close:
-            self.last_close = close_utc
-        elif self.out_of_order_row is None:
-            self.out_of_order_row = row
-            self.figures = None  # it needs close-time order; computed afterwards instead
-        if self.figures is not None:
-            self.figures.add_cents(
-                CentsRow(_utc(close_utc), _utc(open_utc), profit, commission, swap, direction,
-                         symbol)
-            )  # fmt: skip
-        accumulator = self.accumulator
-        balance_after, drawdown = accumulator.add(profit, commission, swap)
-        self.daily.add(close_utc[:10], profit, balance_after)
-        self.symbols.add(symbol)
-        if open_utc < self.first_open:
-            self.first_open = open_utc
-        if balance is not None and balance != balance_after and self.balance_mismatch is None:
-            self.balance_mismatch = (row, money_text(balance), money_text(balance_after))
-        return balance_after, drawdown, ratio_text(drawdown, accumulator.peak, 4)
-
-    def add_trade(self, trade: Trade) -> tuple[int, int, str]:
-        balance = to_cents(trade.balance) if trade.balance is not None else None
-        return self.add(
-            trade.row,
-            trade.symbol,
-            trade.direction,
-            utc_text(trade.open_time),
-            utc_text(trade.close_time),
-            to_cents(trade.profit),
-            to_cents(trade.commission),
-            to_cents(trade.swap),
-            balance,
-        )
-
-    def finish(self) -> StoredTrades:
-        return StoredTrades(
-            summary=self.accumulator.summary(),
-            daily=self.daily,
-            symbols=self.symbols,
-            first_open=parse_utc_text(self.first_open) if self.last_close else None,
-            last_close=parse_utc_text(self.last_close) if self.last_close else None,
-            balance_mismatch=self.balance_mismatch,
-            out_of_order_row=self.out_of_order_row,
-            figures=self.figures.result() if self.figures is not None else None,
-        )
-
-
-def trade_row(
-    backtest_id: uuid.UUID, number: int, trade: Trade, derived: tuple[int, int, str]
-) -> Row:
-    balance_after, drawdown, drawdown_percent = derived
-    return {
-        "backtest_id": backtest_id,
-        "trade_number": number,
-        "deal_id": trade.deal_id,
-        "symbol": trade.symbol,
-        "direction": trade.direction,
-        "open_time": trade.open_time,
-        "close_time": trade.close_time,
-        "entry_price": trade.entry_price,
-        "exit_price": trade.exit_price,
-        "quantity": trade.quantity,
-        "volume": trade.volume,
-        "commission": trade.commission,
-        "swap": trade.swap,
-        "pips": trade.pips,
-        "gross_profit": trade.gross_profit,
-        "profit": trade.profit,
-        "balance_after": from_cents(balance_after),
-        "drawdown": from_cents(drawdown),
-        "drawdown_percent": Decimal(drawdown_percent),
-        "label": trade.label,
-        "comment": trade.comment,
-        "extra": trade.extra or None,
-    }
-
-
-def store_trades(
+def insert_trades(
     session: Session,
     backtest_id: uuid.UUID,
-    trades: Iterable[Trade],
+    source: TradeSource,
+    validator: TradeValidator,
     deriver: Deriver,
     *,
     keep_going: Callable[[], bool],
     batch_size: int,
     on_progress: Progress | None = None,
 ) -> StoredTrades:
-    """Derive and insert every trade. Once `keep_going()` turns false (a strict ingest met
-    a bad row) rows are still read, so every error is reported, but no longer written."""
-    batch: list[Row] = []
-    for number, trade in enumerate(trades, start=1):
-        derived = deriver.add_trade(trade)
+    """Insert every valid trade with executemany in batches, in the session's transaction.
+
+    Values go as text: SQLite's NUMERIC affinity stores numbers as numbers, and the
+    formats are the ones SQLAlchemy's own types write. Once `keep_going()` turns false (a
+    strict ingest met a bad row) rows are still read, so every error is reported, but no
+    longer written."""
+    connection: Any = session.connection().connection.driver_connection
+    cursor = connection.cursor()
+    key = backtest_id.hex  # how SQLAlchemy's Uuid type stores ids on SQLite
+    batch: list[tuple[Any, ...]] = []
+    for number, fields in enumerate(encoded_trades(source, validator, deriver), start=1):
         if on_progress is not None and number % batch_size == 0:
             on_progress(number)
         if not keep_going():
             batch.clear()
             continue
-        batch.append(trade_row(backtest_id, number, trade, derived))
+        opened, closed = sqlite_time(fields[3] or ""), sqlite_time(fields[4] or "")
+        batch.append((key, number, *fields[:3], opened, closed, *fields[5:]))
         if len(batch) >= batch_size:
-            session.execute(insert(models.Trade), batch)
-            batch = []
+            cursor.executemany(INSERT, batch)
+            batch.clear()
     if batch and keep_going():
-        session.execute(insert(models.Trade), batch)
+        cursor.executemany(INSERT, batch)
     return deriver.finish()

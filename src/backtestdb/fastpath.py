@@ -16,15 +16,11 @@ import re
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from backtestdb.bulk import Deriver
+from backtestdb.derive import Deriver
 from backtestdb.metrics import money_text
 from backtestdb.parsing.fields import DIRECTION_ALIASES
 from backtestdb.parsing.records import TradeSource
 from backtestdb.validation import TradeValidator
-
-NULL = "\\N"
-_SPECIAL = re.compile(r"[\\\t\n\r]")
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 # Bounds and decimal places as validation.py enforces them; {S} is the separator.
 _PRICE = r"(?=[^{S}]*[1-9])\d{{1,11}}(?:\.\d{{1,8}})?"
@@ -62,11 +58,9 @@ ORDER = (
     *("symbol", "direction", "label", "comment"),
 )
 _DIRECTIONS = {"Buy": "buy", "Sell": "sell"}
-
-
-def escape(text: str) -> str:
-    """COPY text format: backslash, tab and line breaks are escaped."""
-    return text.translate(_ESCAPES) if _SPECIAL.search(text) else text
+#: One trade's columns after backtest_id and trade_number, as text (None: NULL), in
+#: `pgcopy.COLUMNS` order: what both writers take.
+Fields = tuple[str | None, ...]
 
 
 def row_pattern(source: TradeSource, separator: str) -> re.Pattern[str]:
@@ -114,8 +108,8 @@ class CsvFastPath:
 
     def encode(
         self, row: int, line: str | None, cells: list[str] | None, deriver: Deriver
-    ) -> str | None:
-        """The COPY line after trade_number ("\t...\n"), or None: ask the validator."""
+    ) -> Fields | None:
+        """The stored values after trade_number, as text, or None: ask the validator."""
         if line is not None:
             match = self.match_line(line)
         else:
@@ -148,12 +142,11 @@ class CsvFastPath:
             int(balance.replace(".", "")) if balance else None,
         )
         return (
-            f"\t{deal_id or NULL}\t{symbol}\t{direction}\t{open_utc}+00\t{close_utc}+00\t{entry}"
-            f"\t{exit_}\t{quantity or NULL}\t{volume or NULL}\t{commission or 0}\t{swap or 0}"
-            f"\t{pips or NULL}\t{gross or NULL}\t{profit}\t{money_text(balance_after)}"
-            f"\t{money_text(drawdown)}\t{drawdown_percent}\t{escape(label) if label else NULL}"
-            f"\t{escape(comment) if comment else NULL}\t{NULL}\n"
-        )
+            deal_id or None, symbol, direction, open_utc, close_utc, entry, exit_,
+            quantity or None, volume or None, commission or "0", swap or "0", pips or None,
+            gross or None, profit, money_text(balance_after), money_text(drawdown),
+            drawdown_percent, label or None, comment or None, None,
+        )  # fmt: skip
 
 
 def _plain(label: str, comment: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Literal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from backtestdb import analytics, bulk, models, pgcopy
+from backtestdb import analytics, bulk, derive, models, pgcopy
 from backtestdb.analytics.figures import FiguresAccumulator
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
@@ -106,7 +106,7 @@ def ingest(
             end=report.summary.testing_end if report else None,
             days_per_year=days_per_year,
         )
-        deriver = bulk.Deriver(initial, figures)
+        deriver = derive.Deriver(initial, figures)
         stored = write_trades(session, backtest.id, source, validator, deriver, request, batch_size)
     if validator.error_count and request.on_error == "strict":
         raise ValidationFailed(
@@ -141,11 +141,11 @@ def write_trades(
     backtest_id: uuid.UUID,
     source: TradeSource,
     validator: TradeValidator,
-    deriver: bulk.Deriver,
+    deriver: derive.Deriver,
     request: IngestRequest,
     batch_size: int,
-) -> bulk.StoredTrades:
-    """COPY on PostgreSQL, batched inserts elsewhere; both derive the same columns."""
+) -> derive.StoredTrades:
+    """COPY on PostgreSQL, batched executemany elsewhere; both store the same text."""
 
     def keep_going() -> bool:
         return request.on_error == "skip" or not validator.error_count
@@ -155,8 +155,8 @@ def write_trades(
             session, backtest_id, source, validator, deriver,
             keep_going=keep_going, on_progress=request.on_progress,
         )  # fmt: skip
-    return bulk.store_trades(
-        session, backtest_id, validator, deriver,
+    return bulk.insert_trades(
+        session, backtest_id, source, validator, deriver,
         keep_going=keep_going, batch_size=batch_size, on_progress=request.on_progress,
     )  # fmt: skip
 
@@ -267,7 +267,7 @@ def skipped(error: RowError) -> RowError:
 
 
 def apply_summary(
-    backtest: models.Backtest, stored: bulk.StoredTrades, report: Report | None
+    backtest: models.Backtest, stored: derive.StoredTrades, report: Report | None
 ) -> None:
     summary = stored.summary
     for name in (

@@ -1,21 +1,21 @@
 """PostgreSQL: trades streamed into `COPY trades FROM STDIN` (text format), in the
-ingest's own transaction. History CSV rows go through `fastpath` where they can."""
+ingest's own transaction."""
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from queue import Queue
 from typing import Any
 
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.orm import Session
 
-from backtestdb.bulk import Deriver, Progress, StoredTrades, utc_text
-from backtestdb.fastpath import NULL, CsvFastPath, escape
-from backtestdb.metrics import money_text
-from backtestdb.parsing.records import Trade, TradeSource
+from backtestdb.bulk import encoded_trades
+from backtestdb.derive import Deriver, Progress, StoredTrades
+from backtestdb.fastpath import Fields
+from backtestdb.parsing.records import TradeSource
 from backtestdb.validation import TradeValidator
 
 COLUMNS = (
@@ -24,6 +24,9 @@ COLUMNS = (
     "balance_after, drawdown, drawdown_percent, label, comment, extra"
 )
 FLUSH_LINES = 2000
+NULL = "\\N"
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 class BoundedQueuedWriter(QueuedLibpqWriter):
@@ -35,46 +38,17 @@ class BoundedQueuedWriter(QueuedLibpqWriter):
         self._queue: Queue[Any] = Queue(maxsize=blocks)  # type: ignore[assignment]
 
 
-def text_or_null(value: object) -> str:
-    return NULL if value is None else escape(str(value))
+def escape(text: str) -> str:
+    """COPY text format: backslash, tab and line breaks are escaped."""
+    return text.translate(_ESCAPES) if _SPECIAL.search(text) else text
 
 
-def trade_line(trade: Trade, deriver: Deriver) -> str:
-    """The COPY line after trade_number of a validated trade."""
-    balance_after, drawdown, drawdown_percent = deriver.add_trade(trade)
-    extra = json.dumps(trade.extra, ensure_ascii=False) if trade.extra else None
-    fields = [
-        text_or_null(trade.deal_id), escape(trade.symbol), trade.direction,
-        utc_text(trade.open_time) + "+00", utc_text(trade.close_time) + "+00",
-        str(trade.entry_price), str(trade.exit_price),
-        text_or_null(trade.quantity), text_or_null(trade.volume),
-        str(trade.commission), str(trade.swap), text_or_null(trade.pips),
-        text_or_null(trade.gross_profit), str(trade.profit),
-        money_text(balance_after), money_text(drawdown), drawdown_percent,
-        text_or_null(trade.label), text_or_null(trade.comment), text_or_null(extra),
-    ]  # fmt: skip
-    return "\t" + "\t".join(fields) + "\n"
-
-
-def encoded_trades(
-    source: TradeSource, validator: TradeValidator, deriver: Deriver
-) -> Iterator[str]:
-    """COPY lines (after trade_number) of every valid trade, in file order; bad rows end
-    in validator.errors."""
-    fast = CsvFastPath(source, validator)
-    if source.records is None or not fast.enabled:
-        for trade in validator:
-            yield trade_line(trade, deriver)
-        return
-    for row, line, cells in source.records:
-        encoded = fast.encode(row, line, cells, deriver)
-        if encoded is None:
-            checked = validator.validate(source.raw(row, source.cells(line, cells)))
-            if checked is None:
-                continue
-            encoded = trade_line(checked, deriver)
-        validator.valid_count += 1
-        yield encoded
+def copy_line(prefix: str, number: int, fields: Fields) -> str:
+    """One COPY line: tab-separated, \\N for NULL; times are UTC, so "+00" goes with them."""
+    cells = [NULL if value is None else escape(value) for value in fields]
+    cells[3] += "+00"
+    cells[4] += "+00"
+    return f"{prefix}{number}\t" + "\t".join(cells) + "\n"
 
 
 def copy_trades(
@@ -89,7 +63,7 @@ def copy_trades(
     progress_every: int = 50_000,
 ) -> StoredTrades:
     """COPY every valid trade inside the session's transaction; same contract as
-    `bulk.store_trades` (after a strict failure rows are read but not written)."""
+    `bulk.insert_trades` (after a strict failure rows are read but not written)."""
     connection: Any = session.connection().connection.driver_connection
     prefix = f"{backtest_id}\t"
     lines: list[str] = []
@@ -98,11 +72,11 @@ def copy_trades(
         connection.cursor() as cursor,
         cursor.copy(sql, writer=BoundedQueuedWriter(cursor)) as copy,
     ):
-        for number, encoded in enumerate(encoded_trades(source, validator, deriver), start=1):
+        for number, fields in enumerate(encoded_trades(source, validator, deriver), start=1):
             if not keep_going():
                 lines.clear()
                 continue
-            lines.append(f"{prefix}{number}{encoded}")
+            lines.append(copy_line(prefix, number, fields))
             if len(lines) >= FLUSH_LINES:
                 copy.write("".join(lines))
                 lines.clear()

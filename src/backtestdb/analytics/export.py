@@ -18,10 +18,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,21 +41,26 @@ BACKTEST_COLUMNS: tuple[str, ...] = (
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
-MONEY = pa.decimal128(18, 2)
-PRICE = pa.decimal128(20, 8)
-AMOUNT = pa.decimal128(20, 4)
-TIME = pa.timestamp("us", tz="UTC")
-TRADE_SCHEMA = pa.schema(
-    [
-        ("trade_number", pa.int32()), ("deal_id", pa.string()), ("symbol", pa.string()),
-        ("direction", pa.string()), ("open_time", TIME), ("close_time", TIME),
-        ("entry_price", PRICE), ("exit_price", PRICE), ("quantity", AMOUNT),
-        ("volume", AMOUNT), ("commission", MONEY), ("swap", MONEY), ("pips", AMOUNT),
-        ("gross_profit", MONEY), ("profit", MONEY), ("balance_after", MONEY),
-        ("drawdown", MONEY), ("drawdown_percent", pa.decimal128(9, 4)),
-        ("label", pa.string()), ("comment", pa.string()),
-    ]
-)  # fmt: skip
+
+@cache
+def trade_schema() -> Any:
+    """The Parquet schema of exported trades. pyarrow is imported here, on first use: it
+    costs a quarter of a second and 30 MB, which every other command would pay."""
+    import pyarrow as pa
+
+    money, price, amount = pa.decimal128(18, 2), pa.decimal128(20, 8), pa.decimal128(20, 4)
+    time = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [
+            ("trade_number", pa.int32()), ("deal_id", pa.string()), ("symbol", pa.string()),
+            ("direction", pa.string()), ("open_time", time), ("close_time", time),
+            ("entry_price", price), ("exit_price", price), ("quantity", amount),
+            ("volume", amount), ("commission", money), ("swap", money), ("pips", amount),
+            ("gross_profit", money), ("profit", money), ("balance_after", money),
+            ("drawdown", money), ("drawdown_percent", pa.decimal128(9, 4)),
+            ("label", pa.string()), ("comment", pa.string()),
+        ]
+    )  # fmt: skip
 
 
 def safe_cell(value: Any) -> str:
@@ -137,17 +141,20 @@ def trades_parquet(
     factory: sessionmaker[Session], backtest_id: uuid.UUID, row_group: int = STREAM_BATCH
 ) -> Iterator[bytes]:
     """The trades in file order as one Parquet file, one row group per `row_group` trades."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = trade_schema()
     sink = _Chunks()
-    writer = pq.ParquetWriter(sink, TRADE_SCHEMA, compression="zstd")
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
     with factory() as session:
         result = session.execute(_trade_query(backtest_id))
         for batch in result.partitions(row_group):
             columns = list(zip(*batch, strict=True))
             arrays = [
-                pa.array(values, type=TRADE_SCHEMA.field(i).type)
-                for i, values in enumerate(columns)
+                pa.array(values, type=schema.field(i).type) for i, values in enumerate(columns)
             ]
-            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=TRADE_SCHEMA))
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
             yield sink.drain()
     writer.close()
     yield sink.drain()

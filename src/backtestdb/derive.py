@@ -1,0 +1,163 @@
+"""One pass over the trades: per-trade columns, summary, daily rows and the metric set.
+
+`Deriver` is fed by both writers (`pgcopy` on PostgreSQL, `bulk` elsewhere) with money
+in integer cents and times as UTC text, which the COPY fast path has at hand without
+building Decimals or datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator
+from backtestdb.errors import RowError
+from backtestdb.metrics import (
+    DailyAccumulator,
+    Summary,
+    SummaryAccumulator,
+    money_text,
+    ratio_text,
+    to_cents,
+)
+from backtestdb.parsing.records import Trade
+
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class StoredTrades:
+    """What one pass over the trades learnt, besides the rows it wrote."""
+
+    summary: Summary
+    daily: DailyAccumulator
+    symbols: set[str] = field(default_factory=set)
+    first_open: datetime | None = None
+    last_close: datetime | None = None
+    #: The file's own Balance column disagrees with the computed balance from this row on.
+    balance_mismatch: tuple[int, str, str] | None = None
+    out_of_order_row: int | None = None
+    #: The full metric set, when it could be computed in this pass (close-time order).
+    figures: Figures | None = None
+
+    def warnings(self, file: str) -> list[RowError]:
+        found = []
+        if self.balance_mismatch is not None:
+            row, written, computed = self.balance_mismatch
+            found.append(
+                RowError(
+                    file,
+                    f"Balance column says {written} but the trades add up to {computed}; "
+                    "balance_after uses the computed figure",
+                    row=row,
+                    column="Balance",
+                    value=written,
+                )
+            )
+        if self.out_of_order_row is not None:
+            found.append(
+                RowError(
+                    file,
+                    "trades are not in close-time order from this row on; balances follow "
+                    "the file's order",
+                    row=self.out_of_order_row,
+                )
+            )
+        return found
+
+
+def utc_text(moment: datetime) -> str:
+    """UTC time as "yyyy-mm-dd hh:mm:ss.fff[fff]" (what the COPY fast path writes too, so
+    both kinds of row compare as text)."""
+    moment = moment.astimezone(UTC)
+    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec=spec)
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text + "+00:00")
+
+
+def parse_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Deriver:
+    """Feed trades in file order; each `add` returns the trade's derived columns.
+
+    Times are UTC text (`utc_text`) and money integer cents: the COPY fast path has both
+    at hand without building datetimes or Decimals.
+    """
+
+    def __init__(self, initial_balance: Decimal, figures: FiguresAccumulator | None = None) -> None:
+        self.accumulator = SummaryAccumulator(initial_balance)
+        #: The full metric set, fed in the same pass (the trades are in close-time order
+        #: until `out_of_order_row` says otherwise: then it must be computed afresh).
+        self.figures = figures
+        self.daily = DailyAccumulator()
+        self.symbols: set[str] = set()
+        self.first_open = "~"  # sorts after any time
+        self.last_close = ""
+        self.balance_mismatch: tuple[int, str, str] | None = None
+        self.out_of_order_row: int | None = None
+
+    def add(
+        self,
+        row: int,
+        symbol: str,
+        direction: str,
+        open_utc: str,
+        close_utc: str,
+        profit: int,
+        commission: int,
+        swap: int,
+        balance: int | None,
+    ) -> tuple[int, int, str]:
+        """(balance_after, drawdown) in cents and drawdown_percent as text."""
+        if close_utc >= self.last_close:
+            self.last_close = close_utc
+        elif self.out_of_order_row is None:
+            self.out_of_order_row = row
+            self.figures = None  # it needs close-time order; computed afterwards instead
+        if self.figures is not None:
+            self.figures.add_cents(
+                CentsRow(_utc(close_utc), _utc(open_utc), profit, commission, swap, direction,
+                         symbol)
+            )  # fmt: skip
+        accumulator = self.accumulator
+        balance_after, drawdown = accumulator.add(profit, commission, swap)
+        self.daily.add(close_utc[:10], profit, balance_after)
+        self.symbols.add(symbol)
+        if open_utc < self.first_open:
+            self.first_open = open_utc
+        if balance is not None and balance != balance_after and self.balance_mismatch is None:
+            self.balance_mismatch = (row, money_text(balance), money_text(balance_after))
+        return balance_after, drawdown, ratio_text(drawdown, accumulator.peak, 4)
+
+    def add_trade(self, trade: Trade) -> tuple[int, int, str]:
+        balance = to_cents(trade.balance) if trade.balance is not None else None
+        return self.add(
+            trade.row,
+            trade.symbol,
+            trade.direction,
+            utc_text(trade.open_time),
+            utc_text(trade.close_time),
+            to_cents(trade.profit),
+            to_cents(trade.commission),
+            to_cents(trade.swap),
+            balance,
+        )
+
+    def finish(self) -> StoredTrades:
+        return StoredTrades(
+            summary=self.accumulator.summary(),
+            daily=self.daily,
+            symbols=self.symbols,
+            first_open=parse_utc_text(self.first_open) if self.last_close else None,
+            last_close=parse_utc_text(self.last_close) if self.last_close else None,
+            balance_mismatch=self.balance_mismatch,
+            out_of_order_row=self.out_of_order_row,
+            figures=self.figures.result() if self.figures is not None else None,
+        )
