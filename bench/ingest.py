@@ -73,9 +73,9 @@ def history(trades: int) -> Path:
 
 def copy_text(path: Path, url: str) -> Path:
     """The exact COPY input backtestdb produces for `path` (prepared, not timed)."""
+    from backtestdb.bulk import encoded_trades
     from backtestdb.derive import Deriver
     from backtestdb.parsing import parse_history_csv
-    from backtestdb.bulk import encoded_trades
     from backtestdb.pgcopy import copy_line
     from backtestdb.validation import TradeValidator
 
@@ -180,6 +180,9 @@ def measure(trades: int, url: str, naive: bool, sqlite: bool) -> list[tuple[str,
         ("(a)  psql \\copy, same rows, no FK", *ceiling(url, rows, False)),
         ("(a') psql \\copy, same rows, with FK", *ceiling(url, rows, True)),
         ("(b)  backtestdb ingest (CLI)", *run_measured(ingest, env)),
+    ]
+    check_newest(url, path, trades)
+    results += [
         ("(c)  API upload (server RSS growth)", *api_upload(path, env)),
     ]
     rows.unlink()
@@ -191,6 +194,23 @@ def measure(trades: int, url: str, naive: bool, sqlite: bool) -> list[tuple[str,
         (WORK / "bench.sqlite3").unlink(missing_ok=True)
         results.append(("(e)  backtestdb ingest on SQLite", *run_measured(ingest, lite)))
     return results
+
+
+def check_newest(url: str, path: Path, trades: int) -> None:
+    """The newest backtest holds every trade, and its profits add up to the file's last
+    Balance minus the initial balance, to the cent."""
+    last_line = path.read_bytes()[-200:].decode().strip().splitlines()[-1]
+    final = Decimal(last_line.rsplit(",", 1)[1])
+    with psycopg.connect(url) as connection:
+        count, total = connection.execute(
+            "SELECT count(*), sum(profit) FROM trades WHERE backtest_id = "
+            "(SELECT id FROM backtests ORDER BY created_at DESC LIMIT 1)"
+        ).fetchone() or (0, None)
+    status = "OK" if (count, total) == (trades, final - 10000) else "MISMATCH"
+    print(f"check: {count:,} trades stored, SUM(profit) {total} = last Balance {final} "
+          f"- 10000: {status}", flush=True)  # fmt: skip
+    if status != "OK":
+        raise SystemExit("stored trades do not add up")
 
 
 def report(trades: int, results: list[tuple[str, float, float]]) -> None:
