@@ -194,3 +194,22 @@ def test_unknown_ids_answer_404_and_malformed_ones_422(client: TestClient) -> No
         response = client.get(path)
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"][0] == "path"
+
+
+def test_symbol_filter_finds_multi_symbol_backtests(client: TestClient) -> None:
+    """A multi-symbol backtest has no single `symbol`; it is found by any traded one."""
+    from tests.api.conftest import ingest
+    from tests.conftest import BASIC, DATA
+
+    single = ingest(client, {"name": "single"}, json_file=BASIC / "report.json")
+    multi = ingest(client, {"name": "multi"}, csv_file=DATA / "multi_symbol_history.csv")
+    assert single.status_code == multi.status_code == 200
+
+    def names(symbol: str) -> list[str]:
+        page = client.get("/api/v1/backtests", params={"symbol": symbol, "sort": "name"}).json()
+        return [item["name"] for item in page["items"]]
+
+    assert names("EURUSD") == ["multi", "single"]
+    assert names("XAUUSD") == ["multi"]
+    assert names("XAU") == []
+    assert names('X"%') == []
