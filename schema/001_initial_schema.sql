@@ -165,5 +165,23 @@ ALTER TABLE backtests ADD COLUMN reconciliation JSONB;
 
 UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
 
+-- Running upgrade 0002 -> 0003
+
+ALTER TABLE ingestion_jobs ADD COLUMN lease_expires_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE ingestion_jobs ADD COLUMN attempts INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE ingestion_jobs ADD COLUMN worker_id VARCHAR(255);
+
+UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
+
+-- Running upgrade 0003 -> 0004
+
+DROP INDEX ix_trades_backtest_id_symbol;
+
+CREATE INDEX ix_trades_backtest_id_symbol ON trades (backtest_id, symbol, trade_number);
+
+UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
+
 COMMIT;
 

@@ -21,7 +21,7 @@ from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestRequest, OnError
 from backtestdb.maintenance import app as maintenance_app
 from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Reconciliation, Schema
-from backtestdb.storage import LocalStorage, SourceFile
+from backtestdb.storage import SourceFile, open_storage
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -236,7 +236,7 @@ def show(
 @app.command()
 def delete(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
     """Delete a backtest, its trades, parameters, daily rows and raw files."""
-    storage = LocalStorage(get_settings().effective_storage_dir)
+    storage = open_storage(get_settings())
     try:
         with session_factory(get_engine()).begin() as session:
             backtests.delete_backtest(session, backtest_id, storage)
@@ -295,6 +295,25 @@ def serve(
         workers=workers,
         log_level=get_settings().log_level.lower(),
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once (threads)")] = 1,
+) -> None:
+    """Run queued ingests (POST /api/v1/ingest?mode=async) until SIGTERM or Ctrl-C, which
+    let the running jobs finish. Start as many as you like, on any host that reaches the
+    database and STORAGE_URL: a job is only ever run by one of them at a time."""
+    import logging
+
+    from backtestdb.worker import run_workers
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s "
+                        "%(name)s %(threadName)s %(message)s")  # fmt: skip
+    # The engine is made on the first claim and retried until the database answers, so a
+    # worker may start before the database (or its migration) is ready.
+    run_workers(settings, lambda: session_factory(get_engine()), concurrency)
 
 
 @db_app.command("upgrade")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_path
 from pydantic import Field, field_validator
@@ -33,8 +34,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     #: Raw source files are kept here, one folder per backtest id. Default: DATA_DIR/files.
     storage_dir: Path | None = None
+    #: Where raw files go, as an fsspec URL (`s3://bucket/prefix`, `file:///srv/files`).
+    #: Empty: the local folder STORAGE_DIR. Async uploads wait here for a worker, so every
+    #: replica that runs workers must reach the same location.
+    storage_url: str = ""
+    #: Extra fsspec options for STORAGE_URL, as JSON (`{"endpoint_url": "http://..."}`).
+    storage_options: dict[str, Any] = Field(default_factory=dict)
     #: Upload limit per file, in MiB.
     max_file_size_mb: int = Field(default=100, gt=0)
+    #: Longest an upload's whole body may take to arrive, in seconds; slower answers 408.
+    upload_timeout_seconds: float = Field(default=600, gt=0)
     #: How many row errors a failed job keeps (the count of the rest is kept too).
     max_row_errors: int = Field(default=1000, gt=0)
     #: Migrate the database on first use. Default: yes for SQLite, no for PostgreSQL
@@ -51,6 +60,14 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     #: Trading days per year for annualising Sharpe and Sortino (docs/metrics.md).
     days_per_year: int = Field(default=252, ge=1, le=366)
+    #: Run a worker thread inside each API process for `?mode=async` ingests. Off when
+    #: separate `backtestdb worker` processes do the work.
+    inprocess_worker: bool = True
+    #: How long a claimed job stays a worker's without a heartbeat; the worker renews it
+    #: every third of that, so a dead worker's job is retried after at most this long.
+    job_lease_seconds: float = Field(default=60, gt=0)
+    #: How often an idle worker looks for pending jobs.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def effective_storage_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "files"
+
+    @property
+    def effective_storage_url(self) -> str:
+        return self.storage_url.strip() or str(self.effective_storage_dir)
 
     @property
     def max_file_size_bytes(self) -> int:

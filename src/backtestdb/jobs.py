@@ -10,54 +10,120 @@ in a transaction of its own (it reads every trade back, and must not undo a good
 
 from __future__ import annotations
 
+import re
 import uuid
+from typing import Any
 
+import psycopg
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import analytics
+from backtestdb import analytics, leases
 from backtestdb.config import Settings
 from backtestdb.db import transaction
 from backtestdb.errors import BacktestdbError, NotFound, RowError
-from backtestdb.ingest import IngestOutcome, IngestRequest, ingest
+from backtestdb.ingest import IngestOutcome, IngestRequest, content_hash, find_by_hash, ingest
+from backtestdb.jobqueue import request_options
+from backtestdb.leases import LeaseLost
 from backtestdb.models import Backtest, IngestionJob, utcnow
-from backtestdb.storage import LocalStorage
+from backtestdb.storage import describe, open_storage
 
 
 def run_ingest(
-    factory: sessionmaker[Session], request: IngestRequest, settings: Settings
+    factory: sessionmaker[Session],
+    request: IngestRequest,
+    settings: Settings,
+    job_id: uuid.UUID | None = None,
+    worker_id: str | None = None,
 ) -> tuple[IngestionJob, IngestOutcome]:
-    """Ingest and record the job; raises the ingest's error after recording the failure."""
-    job = create_job(factory, request)
-    storage = LocalStorage(settings.effective_storage_dir)
+    """Ingest and record the job; raises the ingest's error after recording the failure.
+
+    Without `job_id` a new job row records the ingest (the sync path). With it, the ingest
+    runs for that existing job: a worker's claimed one, whose every write is fenced on
+    `worker_id` (raises LeaseLost, recording nothing, when another worker holds it now)."""
+    if job_id is None:
+        job_id = create_job(factory, request).id
+    storage = open_storage(settings)
     backtest_id = uuid.uuid4()
     try:
-        with transaction(factory) as session:
-            outcome = ingest(
-                session,
-                request,
-                storage,
-                backtest_id=backtest_id,
-                max_errors=settings.max_row_errors,
-                batch_size=settings.batch_size,
-                days_per_year=settings.days_per_year,
-            )
-            finished = session.get_one(IngestionJob, job.id)
-            complete(finished, outcome)
+        try:
+            with transaction(factory) as session:
+                outcome = ingest(
+                    session,
+                    request,
+                    storage,
+                    backtest_id=backtest_id,
+                    max_errors=settings.max_row_errors,
+                    batch_size=settings.batch_size,
+                )
+                finished = finish(session, job_id, worker_id, outcome)
+        except IntegrityError as error:
+            storage.remove(backtest_id)
+            finished, outcome = link_concurrent_twin(factory, request, job_id, worker_id, error)
     except BacktestdbError as error:
         storage.remove(backtest_id)
-        record_failure(factory, job.id, error.message, error)
-        error.job_id = job.id
+        record_failure(factory, job_id, error.message, error, worker_id)
+        error.job_id = job_id
+        raise
+    except LeaseLost:
+        storage.remove(backtest_id)
         raise
     except BaseException as error:
         # Not a user error: record it so the job does not stay "running", then let it
         # propagate (a bug must surface, not hide in a job row).
         storage.remove(backtest_id)
-        record_failure(factory, job.id, f"internal error: {type(error).__name__}", None)
+        record_failure(factory, job_id, failure_reason(error), None, worker_id)
         raise
-    if outcome.needs_metrics:
-        outcome.warnings += refresh_metrics(factory, job.id, outcome, settings)
+    if outcome.created:
+        outcome.warnings += refresh_metrics(factory, job_id, outcome, settings)
     return finished, outcome
+
+
+def failure_reason(error: BaseException) -> str:
+    """A reason a person can act on, without the driver's own words (they may quote data)."""
+    cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return "database error: a statement was cancelled (statement_timeout?); nothing stored"
+    if isinstance(cause, psycopg.OperationalError):
+        return "database error: the connection to the database was lost; nothing stored"
+    if isinstance(cause, psycopg.DataError):
+        return "database error: a value does not fit the database; nothing stored"
+    return f"internal error: {type(error).__name__}"
+
+
+def finish(
+    session: Session, job_id: uuid.UUID, worker_id: str | None, outcome: IngestOutcome
+) -> IngestionJob:
+    """Complete the job in the ingest's transaction; a worker's job only while it is ours."""
+    job = session.get_one(
+        IngestionJob, job_id, with_for_update=worker_id is not None, populate_existing=True
+    )
+    if worker_id is not None:
+        leases.ensure_owner(job, worker_id)
+    complete(job, outcome)
+    return job
+
+
+def link_concurrent_twin(
+    factory: sessionmaker[Session],
+    request: IngestRequest,
+    job_id: uuid.UUID,
+    worker_id: str | None,
+    error: IntegrityError,
+) -> tuple[IngestionJob, IngestOutcome]:
+    """Identical files ingested at the same time (two requests, two workers): the unique
+    content_hash refused the second insert once the first committed. Answer the first, as
+    an upload after it would; any other conflict is raised as it came."""
+    if request.force or "content_hash" not in str(error.orig):
+        raise error
+    digest = content_hash([describe(f) for f in request.files], request)
+    with transaction(factory) as session:
+        existing = find_by_hash(session, digest)
+        if existing is None:
+            raise error
+        outcome = IngestOutcome(existing, created=False, trades=existing.total_trades)
+        return finish(session, job_id, worker_id, outcome), outcome
 
 
 def refresh_metrics(
@@ -81,15 +147,9 @@ def create_job(factory: sessionmaker[Session], request: IngestRequest) -> Ingest
             job_type="ingest",
             status="running",
             started_at=utcnow(),
+            attempts=1,
             source_files=[{"role": f.role, "name": f.name} for f in request.files],
-            options={
-                "name": request.name,
-                "initial_balance": str(request.initial_balance)
-                if request.initial_balance is not None
-                else None,
-                "on_error": request.on_error,
-                "force": request.force,
-            },
+            options=request_options(request),
         )
         session.add(job)
     return job
@@ -104,6 +164,7 @@ def complete(job: IngestionJob, outcome: IngestOutcome) -> None:
         job.source_files = outcome.backtest.source_files
     job.error_message = None if outcome.created else outcome.message
     job.finished_at = utcnow()
+    job.lease_expires_at = None
 
 
 def record_failure(
@@ -111,15 +172,30 @@ def record_failure(
     job_id: uuid.UUID,
     message: str,
     error: BacktestdbError | None,
-) -> None:
+    worker_id: str | None = None,
+) -> bool:
+    """Mark the job failed; a worker's job only while it is ours (False when it is not)."""
     with transaction(factory) as session:
-        job = session.get_one(IngestionJob, job_id)
+        job = session.get_one(IngestionJob, job_id, with_for_update=worker_id is not None)
+        if worker_id is not None and (job.status != "running" or job.worker_id != worker_id):
+            return False
         job.status = "failed"
-        job.error_message = message
+        job.error_message = storable(message)
         if error is not None:
-            job.errors = [e.as_dict() for e in error.errors]
+            job.errors = [{k: storable(v) for k, v in e.as_dict().items()} for e in error.errors]
             job.error_count = error.error_count
         job.finished_at = utcnow()
+        job.lease_expires_at = None
+    return True
+
+
+#: NUL and lone surrogates: PostgreSQL stores neither (text or jsonb), and a failure record
+#: that cannot be written leaves its job "running" for ever.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    return _UNSTORABLE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def get_job(session: Session, job_id: uuid.UUID) -> IngestionJob:

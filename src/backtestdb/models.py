@@ -154,7 +154,8 @@ class Trade(Base):
     __table_args__ = (
         CheckConstraint("direction IN ('buy', 'sell')", name="direction"),
         Index("ix_trades_backtest_id_open_time", "backtest_id", "open_time"),
-        Index("ix_trades_backtest_id_symbol", "backtest_id", "symbol"),
+        # trade_number last: a symbol filter pages by keyset without sorting.
+        Index("ix_trades_backtest_id_symbol", "backtest_id", "symbol", "trade_number"),
     )
 
 
@@ -217,6 +218,12 @@ class IngestionJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = _created_at()
+    # Worker leases (migration 0003, async ingests): a running job belongs to `worker_id`
+    # until `lease_expires_at`; the worker renews it while it works. An expired lease means
+    # the worker died, and another claims the job again while `attempts` < 2.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    worker_id: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status"),

@@ -40,6 +40,8 @@ class JobOut(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = Field(description="Times a worker (or the sync request) started the job")
+    worker_id: str | None = Field(description="The worker that ran it last (async ingests)")
 
 
 class ParameterOut(Schema):
@@ -125,6 +127,13 @@ class IngestResponse(Schema):
     backtest_id: uuid.UUID
     status: str
     message: str
+
+
+class IngestQueued(Schema):
+    """`POST /api/v1/ingest?mode=async`: the job a worker will run."""
+
+    job_id: uuid.UUID
+    status: str = Field(description="pending")
 
 
 class TradeOut(Schema):

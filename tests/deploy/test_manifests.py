@@ -81,8 +81,25 @@ def test_kustomization_lists_every_manifest_but_the_job() -> None:
     assert migrate["resources"] == ["job.yaml"]
 
 
+PODS = (
+    ("Deployment", "data-pipeline"),
+    ("Deployment", "data-pipeline-worker"),
+    ("Job", "data-pipeline-migrate"),
+)
+
+
+def test_worker_deployment_runs_queued_ingests(
+    objects: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    (container,) = pod_spec(objects, "Deployment", "data-pipeline-worker")["containers"]
+    assert container["command"] == ["backtestdb", "worker", "--concurrency", "1"]
+    assert container["image"] == "trading-ai/data-pipeline:latest"
+    (config,) = [o for (kind, _), o in objects.items() if kind == "ConfigMap"]
+    assert config["data"]["INPROCESS_WORKER"] == "false"
+
+
 def test_secret_overrides_configmap(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
-    for kind, name in (("Deployment", "data-pipeline"), ("Job", "data-pipeline-migrate")):
+    for kind, name in PODS:
         (container,) = pod_spec(objects, kind, name)["containers"]
         assert container["envFrom"] == [
             {"configMapRef": {"name": "data-pipeline-config"}},
@@ -94,7 +111,7 @@ def test_secret_overrides_configmap(objects: dict[tuple[str, str], dict[str, Any
 
 
 def test_pods_are_locked_down(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
-    for kind, name in (("Deployment", "data-pipeline"), ("Job", "data-pipeline-migrate")):
+    for kind, name in PODS:
         spec = pod_spec(objects, kind, name)
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["runAsUser"] == 10001

@@ -8,12 +8,18 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
+from backtestdb import web
 from backtestdb.api import analytics, backtests, health, ingest, jobs
 from backtestdb.api.deps import Database
 from backtestdb.api.errors import install_error_handlers
 from backtestdb.api.observability import Metrics, RequestContextMiddleware, configure_logging
 from backtestdb.config import Settings, get_settings
+from backtestdb.worker import Worker
+
+#: How long shutting down waits for the in-process worker's running job.
+WORKER_STOP_SECONDS = 10.0
 
 DESCRIPTION = """Ingest cTrader backtest exports and query them.
 
@@ -31,9 +37,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        database.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The in-process worker runs `?mode=async` ingests; it makes no connection before
+        # its first claim, and retries until the database answers.
+        worker = Worker(settings, database.factory) if settings.inprocess_worker else None
+        app.state.worker = worker
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                # A job still running after this is abandoned: its lease expires and
+                # another worker runs it again.
+                worker.stop(timeout=WORKER_STOP_SECONDS)
+            database.dispose()
 
     app = FastAPI(
         title="backtestdb",
@@ -44,9 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.metrics = metrics
+    app.state.worker = None
     install_error_handlers(app)
     for module in (health, ingest, backtests, jobs, analytics):
         app.include_router(module.router)
+    app.include_router(web.router)
+    app.mount("/ui/static", StaticFiles(directory=web.STATIC_DIR), name="ui-static")
     if origins := settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

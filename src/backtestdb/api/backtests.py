@@ -21,7 +21,7 @@ from backtestdb.schemas import (
     TradeOut,
     TradePage,
 )
-from backtestdb.storage import LocalStorage
+from backtestdb.storage import open_storage
 
 router = APIRouter(prefix="/api/v1", tags=["backtests"], dependencies=[ApiKeyDep, SingleQueryDep])
 
@@ -135,4 +135,4 @@ def list_daily(backtest_id: uuid.UUID, session: SessionDep) -> DailyPage:
 )
 def delete_backtest(backtest_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> None:
     """Its jobs stay, with `backtest_id` null."""
-    backtests.delete_backtest(session, backtest_id, LocalStorage(settings.effective_storage_dir))
+    backtests.delete_backtest(session, backtest_id, open_storage(settings))

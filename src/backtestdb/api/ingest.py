@@ -1,4 +1,6 @@
-"""POST /api/v1/ingest: the seed's upload endpoint, streamed to disk, then `jobs.run_ingest`."""
+"""POST /api/v1/ingest: the seed's upload endpoint, streamed to disk, then `jobs.run_ingest`
+(sync, the default), or queued for a worker (`?mode=async`: the files go to storage, the
+answer is 202 with the pending job)."""
 
 from __future__ import annotations
 
@@ -6,20 +8,21 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from backtestdb import jobs
+from backtestdb import jobqueue, jobs
 from backtestdb.api.deps import ApiKeyDep, FactoryDep, SettingsDep, SingleQueryDep
 from backtestdb.api.observability import Metrics
-from backtestdb.api.openapi import INGEST_BODY, INGESTED, error_responses
+from backtestdb.api.openapi import INGEST_BODY, INGESTED, QUEUED, error_responses
 from backtestdb.api.uploads import ReceivedForm, UploadLimits, receive_form
 from backtestdb.errors import BacktestdbError, InvalidRequest
 from backtestdb.ingest import IngestRequest
-from backtestdb.schemas import IngestResponse
-from backtestdb.storage import Role, SourceFile
+from backtestdb.schemas import IngestQueued, IngestResponse
+from backtestdb.storage import Role, SourceFile, open_storage
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[ApiKeyDep, SingleQueryDep])
 
@@ -101,21 +104,35 @@ def ingest_request(form: ReceivedForm, fields: IngestForm) -> IngestRequest:
     "/ingest",
     summary="Upload a backtest export and ingest it",
     response_description="The job and the backtest (new, or the existing identical one)",
-    responses={200: INGESTED, **error_responses(400, 401, 409, 413, 415, 422, 503)},
+    response_model=IngestResponse,
+    responses={
+        200: INGESTED,
+        202: QUEUED,
+        **error_responses(400, 401, 409, 413, 415, 422, 503),
+    },
     openapi_extra=INGEST_BODY,
 )
 async def ingest_upload(
-    request: Request, settings: SettingsDep, factory: FactoryDep
-) -> IngestResponse:
+    request: Request,
+    settings: SettingsDep,
+    factory: FactoryDep,
+    mode: Annotated[
+        Literal["sync", "async"],
+        Query(description="sync: ingest now and answer the result; async: queue it, 202"),
+    ] = "sync",
+) -> IngestResponse | JSONResponse:
     """Multipart upload: `json_file` (report, JSON or HTML) and/or `csv_file` (History CSV),
     optional `parameters_file` (or `params_file`), and the fields `name`, `description`,
     `initial_balance`, `on_error` (strict|skip), `force`. Identical files again answer
     the existing backtest ("Already ingested…") unless `force` is set. Files over
-    MAX_FILE_SIZE_MB answer 413."""
+    MAX_FILE_SIZE_MB answer 413. With `mode=async` the answer is 202 `{job_id, status:
+    "pending"}` at once; `GET /api/v1/jobs/{job_id}` follows the job."""
     metrics: Metrics = request.app.state.metrics
     limits = UploadLimits(frozenset(FILE_FIELDS), settings.max_file_size_bytes)
     async with receive_form(request, limits, settings.data_dir / "tmp") as form:
         wanted = ingest_request(form, read_form(form.fields))
+        if mode == "async":
+            return await queue_ingest(request, settings, factory, wanted)
         try:
             # run_ingest commits its own transactions (the job first, then the backtest).
             job, outcome = await run_in_threadpool(jobs.run_ingest, factory, wanted, settings)
@@ -128,3 +145,16 @@ async def ingest_upload(
     return IngestResponse(
         job_id=job.id, backtest_id=outcome.backtest.id, status=job.status, message=outcome.message
     )
+
+
+async def queue_ingest(
+    request: Request, settings: SettingsDep, factory: FactoryDep, wanted: IngestRequest
+) -> JSONResponse:
+    storage = open_storage(settings)
+    # Files to storage first, then the pending job row, committed: a worker may take it now.
+    job = await run_in_threadpool(jobqueue.enqueue, factory, storage, wanted)
+    request.app.state.metrics.ingests.labels("queued").inc()
+    if (worker := request.app.state.worker) is not None:
+        worker.wake()
+    body = IngestQueued(job_id=job.id, status=job.status)
+    return JSONResponse(body.model_dump(mode="json"), status_code=202)

@@ -65,7 +65,7 @@ class Metrics:
         )
         self.ingests = Counter(
             "backtestdb_ingests",
-            "Ingests by outcome: created, existing (identical files) or failed",
+            "Ingests by outcome: created, existing (identical files), failed, queued (async)",
             ["outcome"],
             registry=self.registry,
         )

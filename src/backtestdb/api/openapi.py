@@ -12,7 +12,7 @@ from backtestdb.backtests import (
     METRIC_COLUMNS,
     SORT_COLUMNS,
 )
-from backtestdb.schemas import ErrorOut
+from backtestdb.schemas import ErrorOut, IngestQueued
 
 _BACKTEST_MISSING = "Backtest 6f1f8e0a-3c9e-4d7b-8a51-0c2d4e6f8a10 not found"
 _ROW_ERROR = {
@@ -67,6 +67,16 @@ INGESTED: dict[str, Any] = {
             }
         }
     }
+}
+
+QUEUED: dict[str, Any] = {
+    "model": IngestQueued,
+    "description": "mode=async: the files are stored and the job waits for a worker",
+    "content": {
+        "application/json": {
+            "example": {"job_id": "0b7f3c1e-5d0a-4f55-9a51-2f1c1d2b9e11", "status": "pending"}
+        }
+    },
 }
 
 _FILE = {"type": "string", "format": "binary"}
