@@ -1,0 +1,9 @@
+"""The web dashboard (issue #8): server-rendered pages at /ui, static files at /ui/static.
+
+Scripts and styles are vendored under `static/` (see static/vendor/README.md): the
+dashboard needs no internet."""
+
+from backtestdb.web.routes import router
+from backtestdb.web.templating import STATIC_DIR
+
+__all__ = ["STATIC_DIR", "router"]
