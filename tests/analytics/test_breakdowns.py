@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backtestdb import models
 from backtestdb.analytics.breakdowns import GROUP_BYS, breakdown
 from backtestdb.errors import NotFound
+from backtestdb.metrics import DailyAccumulator, to_cents
 
 T0 = datetime(2023, 12, 25, tzinfo=UTC)
 
@@ -54,6 +55,14 @@ def store(session: Session, spec: list[tuple[int, int, str, str]]) -> uuid.UUID:
         )  # fmt: skip
     if rows:
         session.execute(insert(models.Trade), rows)
+        # Calendar groupings read daily_summary, which an ingest writes beside the trades.
+        daily = DailyAccumulator()
+        for row in rows:
+            daily.add(row["close_time"].date().isoformat(), to_cents(row["profit"]), 0)
+        session.execute(
+            insert(models.DailySummary),
+            [{"backtest_id": backtest.id, **day} for day in daily.rows()],
+        )
     return backtest.id
 
 
