@@ -1,4 +1,5 @@
-"""Routine database upkeep: `backtestdb maintenance clean-jobs | vacuum | stats`.
+"""Routine database upkeep: `backtestdb maintenance clean-jobs | vacuum | stats | archive |
+restore-archive`.
 
 The functions take an engine so tests (and a future scheduler) can call them directly;
 the typer commands below are a thin layer over them.
@@ -20,10 +21,14 @@ from rich.table import Table
 from sqlalchemy import ColumnElement, Engine, delete, func, select, text
 
 from backtestdb import models
+from backtestdb.config import get_settings
 from backtestdb.db import get_engine
+from backtestdb.maintenance_archive import archive_backtest, old_backtests
+from backtestdb.maintenance_restore import restore_all
 from backtestdb.models import utcnow
+from backtestdb.storage import open_storage
 
-app = typer.Typer(help="Database upkeep: old jobs, VACUUM, sizes.", no_args_is_help=True)
+app = typer.Typer(help="Database upkeep: old jobs, VACUUM, sizes, archives.", no_args_is_help=True)
 console = Console()
 
 #: Jobs in these states are done; pending/running ones are never cleaned.
@@ -188,3 +193,62 @@ def stats_command(as_json: JsonFlag = False) -> None:
     for row in stats.tables:
         table.add_row(row.name, f"{row.rows:,}", _human(row.total_bytes))
     console.print(table)
+
+
+@app.command("archive")
+def archive_command(
+    to: Annotated[Path, typer.Option("--to", help="Folder for the bundles (one per backtest)")],
+    older_than: Annotated[str, typer.Option(help="Age: 90m, 12h, 30d or 2w")] = "365d",
+    yes: Annotated[bool, typer.Option("--yes", help="Archive; without it, only list")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move backtests created before --older-than into self-contained bundles under --to
+    (trades.parquet, backtest/parameters/daily JSON, the raw files), then delete them.
+    Each is deleted only once its bundle is written and read back; jobs stay."""
+    age = parse_age(older_than)
+    engine = get_engine()
+    found = old_backtests(engine, age)
+    if not yes:
+        ids = [str(row.id) for row in found]
+        if as_json:
+            _print_json({"older_than": older_than, "would_archive": ids, "dry_run": True})
+            return
+        for row in found:
+            console.print(f"{row.id}  {row.created_at:%Y-%m-%d}  {row.total_trades:>9,} trades  "
+                          f"{row.name}")  # fmt: skip
+        console.print(f"{len(found)} backtests older than {older_than} would be archived to "
+                      f"{to}; run again with --yes to archive them")  # fmt: skip
+        return
+    storage = open_storage(get_settings())
+    to.mkdir(parents=True, exist_ok=True)
+    done = []
+    for row in found:
+        done.append(archive_backtest(engine, row.id, to, storage).as_dict())
+        if not as_json:
+            console.print(f"Archived {row.id} ({row.total_trades:,} trades) to {to / str(row.id)}")
+    if as_json:
+        _print_json({"older_than": older_than, "archived": done, "dry_run": False})
+    else:
+        console.print(f"Archived {len(done)} backtests")
+
+
+@app.command("restore-archive")
+def restore_archive_command(
+    path: Annotated[Path, typer.Argument(help="One bundle, or a folder of bundles")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Put archived backtests back: same ids and values, raw files too. A backtest whose id
+    is already stored is refused (exit 1); the other bundles are still restored."""
+    storage = open_storage(get_settings())
+    results = restore_all(get_engine(), path, storage)
+    if as_json:
+        _print_json({"restored": [r.as_dict() for r in results]})
+    else:
+        for result in results:
+            if result.error is None:
+                console.print(f"Restored {result.backtest_id} ({result.trades:,} trades, "
+                              f"{result.files} files) from {result.path}")  # fmt: skip
+            else:
+                console.print(f"[red]Not restored[/] {result.path}: {result.error}")
+    if any(result.error is not None for result in results):
+        raise typer.Exit(1)
