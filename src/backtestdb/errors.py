@@ -91,6 +91,12 @@ class DatabaseNotReady(BacktestdbError):
     status_code = 503
 
 
+class StorageUnavailable(BacktestdbError):
+    """The raw-file storage cannot be written: the server's fault, not the input's."""
+
+    status_code = 503
+
+
 class FileTooLarge(BacktestdbError):
     """An upload is over MAX_FILE_SIZE_MB; the message is part of the API contract."""
 
@@ -98,6 +104,13 @@ class FileTooLarge(BacktestdbError):
 
     def __init__(self) -> None:
         super().__init__("File too large")
+
+
+class UploadTimeout(BacktestdbError):
+    """The body did not arrive within UPLOAD_TIMEOUT_SECONDS (a stalled or trickling client
+    would otherwise hold a connection and a temporary file for ever)."""
+
+    status_code = 408
 
 
 class Unauthorized(BacktestdbError):

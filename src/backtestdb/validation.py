@@ -149,7 +149,9 @@ def to_utc(value: Scalar, *, offset: timedelta = timedelta(0)) -> datetime:
 
 
 def _from_epoch_ms(value: float) -> datetime:
-    if not (math.isfinite(value) and 0 <= value < _MAX_EPOCH_MS):
+    # No math.isfinite: it converts to float, which a 400-digit int overflows; NaN and
+    # the infinities fail the comparison anyway.
+    if not 0 <= value < _MAX_EPOCH_MS:
         raise ValueError(f"epoch milliseconds out of range ({MIN_YEAR}-{MAX_YEAR}): {value}")
     return _EPOCH + timedelta(milliseconds=value)
 

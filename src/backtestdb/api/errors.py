@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -68,3 +69,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_down(request: Request, error: OperationalError) -> JSONResponse:
         logger.error("database unavailable on %s", request.url.path, exc_info=error)
         return JSONResponse({"detail": "Database unavailable"}, status_code=503)
+
+    # The COPY path talks to psycopg directly, so its errors arrive unwrapped by SQLAlchemy:
+    # a connection lost or a statement cancelled mid-COPY is the same 503, a refused value
+    # the same 422, not a 500.
+    @app.exception_handler(psycopg.OperationalError)
+    async def driver_database_down(request: Request, error: psycopg.Error) -> JSONResponse:
+        logger.error("database unavailable on %s", request.url.path, exc_info=error)
+        return JSONResponse({"detail": "Database unavailable"}, status_code=503)
+
+    @app.exception_handler(psycopg.DataError)
+    async def driver_data_error(request: Request, error: psycopg.Error) -> JSONResponse:
+        logger.warning("database refused a value on %s", request.url.path, exc_info=error)
+        return JSONResponse({"detail": "A value does not fit the database"}, status_code=422)

@@ -2,12 +2,15 @@
 
 FastAPI's `UploadFile` spools every file before the route runs, with no size limit. Here
 the body is fed chunk by chunk to python-multipart's parser; a file part that passes the
-limit stops the upload with 413 at once. The temporary files live only inside
-`receive_form`'s block.
+limit stops the upload with 413 at once, and a body still arriving after
+UPLOAD_TIMEOUT_SECONDS with 408 (a client trickling one byte a second would otherwise hold
+a connection and a temporary file for as long as it likes). The temporary files live only
+inside `receive_form`'s block.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 from collections.abc import AsyncIterator
@@ -22,7 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 
-from backtestdb.errors import BacktestdbError, FileTooLarge, InvalidRequest, UnsupportedMediaType
+from backtestdb.errors import (
+    BacktestdbError,
+    FileTooLarge,
+    InvalidRequest,
+    UnsupportedMediaType,
+    UploadTimeout,
+)
 
 #: Room for part headers and the text fields beside the files.
 BODY_SLACK = 1024 * 1024
@@ -36,6 +45,8 @@ class UploadLimits:
     max_files: int = 3
     max_field_bytes: int = 64 * 1024
     max_parts: int = 32
+    #: Seconds the whole body may take; None: the app's UPLOAD_TIMEOUT_SECONDS.
+    timeout_seconds: float | None = None
 
     @property
     def max_body_bytes(self) -> int:
@@ -65,11 +76,12 @@ async def receive_form(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_body_bytes:
         raise FileTooLarge()
+    timeout = limits.timeout_seconds or request.app.state.settings.upload_timeout_seconds
     tmp_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_root, prefix="upload-") as folder:
         receiver = Receiver(boundary, limits, Path(folder))
         try:
-            await feed(request, receiver, limits)
+            await feed(request, receiver, limits, timeout)
         finally:
             receiver.close()
         yield receiver.form
@@ -85,11 +97,11 @@ def multipart_boundary(headers: Headers) -> bytes:
     return boundary
 
 
-async def feed(request: Request, receiver: Receiver, limits: UploadLimits) -> None:
+async def feed(request: Request, receiver: Receiver, limits: UploadLimits, timeout: float) -> None:
     received = 0
     stream = request.stream()
     try:
-        async for chunk in stream:
+        async for chunk in within(stream, timeout):
             received += len(chunk)
             if received > limits.max_body_bytes:
                 raise FileTooLarge()
@@ -97,6 +109,8 @@ async def feed(request: Request, receiver: Receiver, limits: UploadLimits) -> No
             await run_in_threadpool(receiver.write, chunk)
     except ClientDisconnect:
         raise BacktestdbError("The client disconnected before the upload ended") from None
+    except UploadTimeout:
+        raise  # never wait for the rest of a body that is already too slow
     except ParseError as error:
         refused: BacktestdbError = BacktestdbError(f"Malformed multipart body: {error}")
     except BacktestdbError as error:
@@ -113,6 +127,23 @@ async def feed(request: Request, receiver: Receiver, limits: UploadLimits) -> No
         if budget < 0:
             break
     raise refused
+
+
+async def within(stream: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The stream's chunks while the deadline holds; UploadTimeout once it passes. The rest
+    of the body is not read: the server closes the connection after the 408."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    iterator = aiter(stream)
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(iterator), max(deadline - loop.time(), 0))
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise UploadTimeout(f"Upload too slow: the body did not arrive within "
+                                f"{seconds:g} s") from None  # fmt: skip
+        yield chunk
 
 
 def safe_filename(raw: bytes | None) -> str:

@@ -8,8 +8,10 @@ suffix such as "(UTC+4)" and a trailing currency code such as " USD".
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from backtestdb.errors import InputError
 from backtestdb.parsing.records import REQUIRED_TRADE_FIELDS, TRADE_FIELDS, Direction
@@ -204,3 +206,50 @@ def decode_text(data: bytes, file: str, *, what: str = "text file") -> str:
     if "\x00" in text:
         raise InputError(file, f"not a {what} (binary content)")
     return text
+
+
+#: Text PostgreSQL cannot store (text or jsonb): NUL, and a surrogate left unpaired by a
+#: JSON \u escape (json.loads joins the valid pairs).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def load_json(text: str, file: str) -> Any:
+    """json.loads with every way it fails as an InputError naming the file. NaN and
+    Infinity literals are kept as text (jsonb has no such numbers; a field that needs a
+    number still refuses them), and text the database cannot hold is refused."""
+    try:
+        obj = json.loads(text, parse_constant=str)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            file, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    except RecursionError:
+        raise InputError(file, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise InputError(file, f"invalid JSON: {exc}") from None
+    check_storable(obj, file)
+    return obj
+
+
+def check_storable(obj: Any, file: str) -> None:
+    """Refuse a NUL or a lone surrogate anywhere in decoded JSON, naming its key path (never
+    the value: the error itself is stored in the job's jsonb errors)."""
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            bad = _UNSTORABLE.search(value) is not None
+        elif isinstance(value, dict):
+            bad = any(_UNSTORABLE.search(key) for key in value)
+            if not bad:
+                stack.extend((f"{path}.{k}" if path else k, v) for k, v in value.items())
+        else:
+            bad = False
+            if isinstance(value, list):
+                stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+        if bad:
+            raise InputError(
+                file,
+                "text holds a NUL character or an unpaired \\u surrogate escape",
+                column=path or None,
+            )

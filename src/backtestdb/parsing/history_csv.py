@@ -23,6 +23,8 @@ _TZ_SUFFIX = re.compile(
 # Invalid bytes are decoded as lone surrogates (surrogateescape) so the row holding them can
 # be named; a strict decoder fails a whole read-ahead chunk early, at an unknown row.
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
+# Per row: NUL too, which only the first 64 KiB are checked for (PostgreSQL refuses it).
+_BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
 _DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
 
 
@@ -196,8 +198,8 @@ def _records(text: Iterator[str], file: str, width: int, separator: str) -> Iter
         if line is None:
             return
         row += 1
-        if _BAD_BYTES.search(line):
-            raise InputError(file, "invalid UTF-8 text in this row", row=row)
+        if _BAD_TEXT.search(line):
+            raise InputError(file, "invalid text (a NUL or a non-UTF-8 byte) in this row", row=row)
         if '"' not in line:
             line = line.rstrip("\r\n")
             if line.count(separator) + 1 == width:
@@ -228,6 +230,6 @@ def _quoted_record(
         raise InputError(file, f"malformed CSV: {exc}", row=row) from exc
     except StopIteration:
         return []
-    if _BAD_BYTES.search("".join(cells)):
-        raise InputError(file, "invalid UTF-8 text in this row", row=row)
+    if _BAD_TEXT.search("".join(cells)):
+        raise InputError(file, "invalid text (a NUL or a non-UTF-8 byte) in this row", row=row)
     return cells

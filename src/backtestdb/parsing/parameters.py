@@ -8,13 +8,14 @@ import re
 from typing import Any
 
 from backtestdb.errors import InputError
-from backtestdb.parsing.fields import decode_text, normalize_name
+from backtestdb.parsing.fields import decode_text, load_json, normalize_name
 from backtestdb.parsing.records import Parameter, ValueType
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+")
 _SECTION = re.compile(r"\[\s*[A-Za-z_][\w .-]*\]")
 _COMMENT_PREFIXES = ("#", ";", "//")
+MAX_TEXT = 255
 
 
 def typed_value(value: Any) -> tuple[str | None, ValueType]:
@@ -56,13 +57,7 @@ def parse_parameters(data: bytes, file: str) -> list[Parameter]:
     first_line = stripped.splitlines()[0].strip()
     # "[Section]" opens an INI-style text file, "[{" or "[]" a JSON list.
     if stripped[0] == "{" or (stripped[0] == "[" and not _SECTION.fullmatch(first_line)):
-        try:
-            obj = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                file, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from exc
-        return parameters_from_json(obj, file)
+        return parameters_from_json(load_json(stripped, file), file)
     return _parse_text(text, file)
 
 
@@ -75,6 +70,7 @@ def parameters_from_json(obj: Any, file: str, *, where: str = "") -> list[Parame
             return parameters_from_json(obj[key], file, where=f"{where}{key}")
         result = []
         for name, value in obj.items():
+            _check_length(name, "name", file, column=f"{where}.{name[:40]}" if where else None)
             text, value_type = typed_value(value)
             result.append(Parameter(name=name, value=text, value_type=value_type))
         return result
@@ -108,6 +104,13 @@ def _from_list(items: list[Any], file: str, where: str) -> list[Parameter]:
         text, value_type = typed_value(_first(item, keys, "value"))
         group = _first(item, keys, "group")
         display = _first(item, keys, "displayname")
+        for label, given in (
+            ("name", name),
+            ("group", group),
+            ("displayName", display),
+        ):
+            if isinstance(given, str):
+                _check_length(given, label, file, row=row, column=column)
         result.append(
             Parameter(
                 name=name,
@@ -118,6 +121,22 @@ def _from_list(items: list[Any], file: str, where: str) -> list[Parameter]:
             )
         )
     return result
+
+
+def _check_length(
+    text: str,
+    what: str,
+    file: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+) -> None:
+    # The parameters table holds names, groups and display names in VARCHAR(255).
+    if len(text) > MAX_TEXT:
+        raise InputError(
+            file, f"parameter {what} longer than {MAX_TEXT} characters", row=row,
+            column=column, value=text[:80],
+        )  # fmt: skip
 
 
 def _first(item: dict[str, Any], keys: dict[str, str], *names: str) -> Any:
@@ -142,6 +161,7 @@ def _parse_text(text: str, file: str) -> list[Parameter]:
             raise InputError(
                 file, f"duplicate parameter {name!r}, first in row {first_row[name]}", row=row
             )
+        _check_length(name, "name", file, row=row)
         first_row[name] = row
         value, value_type = infer_text_value(raw_value.strip())
         result.append(Parameter(name=name, value=value, value_type=value_type))

@@ -16,6 +16,7 @@ from backtestdb.parsing.fields import (
     JSON_FIELDS,
     JSON_LOOKUP,
     decode_text,
+    load_json,
     missing_required,
     normalize_name,
 )
@@ -23,6 +24,11 @@ from backtestdb.parsing.parameters import parameters_from_json
 from backtestdb.parsing.records import RawTrade, Report, ReportSummary, Scalar, TradeSource
 
 #: Top-level keys that are rows or parameters, not statistics (normalized names).
+#: What the backtests columns hold: money NUMERIC(18,2) (the bound trades use too),
+#: percents NUMERIC(7,2), counts INTEGER.
+MONEY_LIMIT = Decimal("1e15")
+PERCENT_LIMIT = Decimal("1e5")
+COUNT_LIMIT = Decimal(2**31)
 _NOT_REPORTED = frozenset({"history", "positions", "orders", "entries", "parameters", "points"})
 
 
@@ -56,12 +62,7 @@ def parse_report_json(data: bytes, file: str) -> Report:
 
 
 def report_from_json_text(text: str, file: str) -> Report:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            file, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
+    obj = load_json(text, file)
     if not isinstance(obj, dict):
         raise InputError(file, f"expected a JSON object, found {type(obj).__name__}")
     return report_from_object(obj, file)
@@ -150,7 +151,7 @@ def _summary(top: _Keys, file: str) -> ReportSummary:
     stats = _section(top, "tradeStatistics", file)
     equity = _section(top, "equity", file)
 
-    def number(section: _Keys, *names: str) -> Decimal | None:
+    def number(section: _Keys, *names: str, limit: Decimal = MONEY_LIMIT) -> Decimal | None:
         key = section.key(*names)
         if key is None:
             return None
@@ -158,18 +159,18 @@ def _summary(top: _Keys, file: str) -> ReportSummary:
         if isinstance(value, dict):  # tradeStatistics metrics are {all, long, short}
             value = _Keys(value, "").get("all")
             key = f"{key}.all"
-        return _decimal(value, file, section.column(key))
+        return _decimal(value, file, section.column(key), limit)
 
     testing = _section(main, "testingPeriod", file)
-    total = number(stats, "totalTrades")
+    total = number(stats, "totalTrades", limit=COUNT_LIMIT)
     if total is not None and total != total.to_integral_value():
         raise InputError(file, "expected a whole number", column="tradeStatistics.totalTrades.all")
-    symbol = main.get("symbol")
+    symbol = _limited_text(main, "symbol", 64, file)
     used = top.get("usedSymbols")
     symbols = [s for s in used if isinstance(s, str)] if isinstance(used, list) else []
     if not symbols and isinstance(symbol, str):
         symbols = [symbol]
-    period = main.get("period")
+    period = _limited_text(main, "period", 32, file)
     net_profit = number(main, "netProfit")
 
     reported: dict[str, Any] = {}
@@ -192,9 +193,11 @@ def _summary(top: _Keys, file: str) -> ReportSummary:
         testing_start=_time(testing, "startDate", file),
         testing_end=_time(testing, "endDate", file),
         max_balance_drawdown=number(equity, "maxBalanceDrawdownAbsolute", "maxBalanceDrawdown"),
-        max_balance_drawdown_percent=number(equity, "maxBalanceDrawdownPercent"),
+        max_balance_drawdown_percent=number(
+            equity, "maxBalanceDrawdownPercent", limit=PERCENT_LIMIT
+        ),
         max_equity_drawdown=number(equity, "maxEquityDrawdownAbsolute", "maxEquityDrawdown"),
-        max_equity_drawdown_percent=number(equity, "maxEquityDrawdownPercent"),
+        max_equity_drawdown_percent=number(equity, "maxEquityDrawdownPercent", limit=PERCENT_LIMIT),
         commissions=number(stats, "commissions", "commission"),
         swaps=number(stats, "swaps", "swap"),
         reported=reported,
@@ -213,7 +216,19 @@ def _section(parent: _Keys, name: str, file: str) -> _Keys:
     return _Keys(value, parent.column(key))
 
 
-def _decimal(value: Any, file: str, column: str) -> Decimal | None:
+def _limited_text(section: _Keys, name: str, limit: int, file: str) -> Any:
+    """A summary text as found; longer than its column is an error, not a truncation."""
+    key = section.key(name)
+    value = None if key is None else section.obj[key]
+    if isinstance(value, str) and len(value) > limit:
+        raise InputError(
+            file, f"longer than {limit} characters", column=section.column(name),
+            value=_short(value),
+        )  # fmt: skip
+    return value
+
+
+def _decimal(value: Any, file: str, column: str, limit: Decimal = MONEY_LIMIT) -> Decimal | None:
     if value is None:
         return None
     try:
@@ -221,7 +236,10 @@ def _decimal(value: Any, file: str, column: str) -> Decimal | None:
             raise ValueError("expected a number")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("not a finite number")
-        return validation.to_decimal(value, decimal_comma=False)
+        number = validation.to_decimal(value, decimal_comma=False)
+        if not number.is_finite() or abs(number) >= limit:
+            raise ValueError(f"must be below {limit:.0e} in absolute value")
+        return number
     except ValueError as exc:
         raise InputError(file, str(exc), column=column, value=_short(value)) from exc
 
