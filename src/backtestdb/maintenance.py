@@ -23,8 +23,6 @@ from sqlalchemy import ColumnElement, Engine, delete, func, select, text
 from backtestdb import models
 from backtestdb.config import get_settings
 from backtestdb.db import get_engine
-from backtestdb.maintenance_archive import archive_backtest, old_backtests
-from backtestdb.maintenance_restore import restore_all
 from backtestdb.models import utcnow
 from backtestdb.storage import open_storage
 
@@ -207,6 +205,9 @@ def archive_command(
     Each is deleted only once its bundle is written and read back; jobs stay."""
     age = parse_age(older_than)
     engine = get_engine()
+    # Imported here: the archive needs pyarrow, which every other command would pay for.
+    from backtestdb.maintenance_archive import archive_backtest, old_backtests
+
     found = old_backtests(engine, age)
     if not yes:
         ids = [str(row.id) for row in found]
@@ -240,6 +241,8 @@ def restore_archive_command(
     """Put archived backtests back: same ids and values, raw files too. A backtest whose id
     is already stored is refused (exit 1); the other bundles are still restored."""
     storage = open_storage(get_settings())
+    from backtestdb.maintenance_restore import restore_all
+
     results = restore_all(get_engine(), path, storage)
     if as_json:
         _print_json({"restored": [r.as_dict() for r in results]})
