@@ -199,10 +199,19 @@ def test_raw_files_are_stored_under_the_backtest_id(
 
 @pytest.mark.parametrize("swap_rows", [False, True], ids=["in-order", "out-of-order"])
 def test_metric_set_matches_a_fresh_computation(
-    factory: sessionmaker[Session], settings: Settings, tmp_path: Path, swap_rows: bool
-) -> None:
-    """In-pass figures (close-time order) and the fallback pass give the stored metrics."""
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path, swap_rows: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """In-pass figures (close-time order) and the fallback pass give the stored metrics;
+    a file in order never pays for the second pass (it reads every trade back)."""
+    from backtestdb import analytics
     from backtestdb.analytics.store import compute_figures, metrics_json
+
+    passes: list[str] = []
+    real_refresh = analytics.refresh
+    monkeypatch.setattr(
+        analytics, "refresh", lambda *a, **k: passes.append("refresh") or real_refresh(*a, **k)
+    )
 
     lines = (DATA / "multi_symbol_history.csv").read_text().splitlines()
     if swap_rows:
@@ -211,6 +220,7 @@ def test_metric_set_matches_a_fresh_computation(
     path.write_text("\n".join(lines) + "\n")
     _, outcome = run_ingest(factory, request_for(csv=path), settings)
     assert outcome.needs_metrics is swap_rows
+    assert passes == (["refresh"] if swap_rows else [])
     with factory() as session:
         backtest = session.get_one(models.Backtest, outcome.backtest.id)
         assert backtest.metrics is not None

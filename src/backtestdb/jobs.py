@@ -75,7 +75,7 @@ def run_ingest(
         storage.remove(backtest_id)
         record_failure(factory, job_id, failure_reason(error), None, worker_id)
         raise
-    if outcome.created:
+    if outcome.needs_metrics:
         outcome.warnings += refresh_metrics(factory, job_id, outcome, settings)
     return finished, outcome
 

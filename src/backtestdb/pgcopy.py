@@ -38,17 +38,24 @@ class BoundedQueuedWriter(QueuedLibpqWriter):
         self._queue: Queue[Any] = Queue(maxsize=blocks)  # type: ignore[assignment]
 
 
-def escape(text: str) -> str:
-    """COPY text format: backslash, tab and line breaks are escaped."""
-    return text.translate(_ESCAPES) if _SPECIAL.search(text) else text
-
-
 def copy_line(prefix: str, number: int, fields: Fields) -> str:
-    """One COPY line: tab-separated, \\N for NULL; times are UTC, so "+00" goes with them."""
-    cells = [NULL if value is None else escape(value) for value in fields]
-    cells[3] += "+00"
-    cells[4] += "+00"
-    return f"{prefix}{number}\t" + "\t".join(cells) + "\n"
+    """One COPY line: tab-separated, \\N for NULL, times UTC ("+00"). Only the text
+    columns can hold a tab or a backslash: numbers and times are checked text."""
+    (deal_id, symbol, direction, opened, closed, entry, exit_, quantity, volume, commission,
+     swap, pips, gross, profit, balance, drawdown, drawdown_percent, label, comment,
+     extra) = fields  # fmt: skip
+    return (
+        f"{prefix}{number}\t{text(deal_id)}\t{text(symbol)}\t{direction}\t{opened}+00"
+        f"\t{closed}+00\t{entry}\t{exit_}\t{quantity or NULL}\t{volume or NULL}\t{commission}"
+        f"\t{swap}\t{pips or NULL}\t{gross or NULL}\t{profit}\t{balance}\t{drawdown}"
+        f"\t{drawdown_percent}\t{text(label)}\t{text(comment)}\t{text(extra)}\n"
+    )
+
+
+def text(value: str | None) -> str:
+    if value is None:
+        return NULL
+    return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
 
 
 def copy_trades(
