@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import pytest
-
-from tests.api.test_server import free_port
+from tests.processes import free_port, stop, wait_until_up
 
 BIN = Path(sys.executable).parent
 
@@ -45,23 +41,7 @@ def serve(tmp_path: Path, workers: int = 1, **env: str) -> Iterator[Server]:
         )  # fmt: skip
     server = Server(f"http://127.0.0.1:{port}", port, log, process)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {server.log_text()}")
-            try:
-                if httpx.get(f"{server.base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 30 s: {server.log_text()}")
-            time.sleep(0.1)
+        wait_until_up(process, server.base, log)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

@@ -25,8 +25,8 @@ from backtestdb.db import make_engine, session_factory
 from backtestdb.ingest import IngestRequest
 from backtestdb.jobs import run_ingest
 from backtestdb.storage import SourceFile
-from tests.api.test_server import free_port
 from tests.conftest import BASIC, row_counts
+from tests.processes import free_port
 from tests.reliability.server import serve
 
 TRADES = 200_000

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from backtestdb.api.app import create_app
 from backtestdb.config import Settings
-from tests.api.test_server import free_port, wait_until_up
 from tests.conftest import IN_CI
+from tests.processes import free_port, stop, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -87,12 +87,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             wait_until_up(process, base, log_path)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @pytest.fixture(scope="module")

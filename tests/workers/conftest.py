@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,11 @@ from backtestdb.db import make_engine
 from backtestdb.migrate import upgrade
 from tests.api.conftest import make_client
 from tests.conftest import ADMIN_URL, IN_CI
+from tests.processes import stop
 
 __all__ = ["make_client"]  # the API tests' client fixture, used here too
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> None:
@@ -104,11 +97,7 @@ class Processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process, _ in self.started:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from backtestdb.db import make_engine, session_factory
 from backtestdb.ingest import IngestRequest
 from backtestdb.storage import SourceFile, Storage
 from tests.conftest import BASIC
-from tests.workers.conftest import Processes, free_port, wait_for, wait_until_serving
+from tests.processes import free_port
+from tests.workers.conftest import Processes, wait_for, wait_until_serving
 
 pytestmark = pytest.mark.postgres
 

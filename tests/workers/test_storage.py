@@ -19,7 +19,8 @@ from backtestdb.migrate import upgrade
 from backtestdb.storage import SourceFile, Storage, open_storage
 from backtestdb.worker import Worker
 from tests.conftest import BASIC
-from tests.workers.conftest import BIN, free_port, wait_for
+from tests.processes import free_port, stop
+from tests.workers.conftest import BIN, wait_for
 
 REPORT = SourceFile("report", "My Report.JSON", BASIC / "report.json")
 
@@ -93,12 +94,7 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ob
         Storage("s3://backtestdb-test", options).fs.mkdir("backtestdb-test")
         yield options
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)
         log.close()
 
 
