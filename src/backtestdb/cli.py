@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -10,17 +9,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from backtestdb import analytics_cli, backtests, jobs, migrate
+from backtestdb.cli_output import (
+    console,
+    dump,
+    errors_console,
+    fail,
+    print_json,
+    row_table,
+    show_error,
+    summary_table,
+)
 from backtestdb.config import get_settings
 from backtestdb.db import get_engine, make_engine, session_factory
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestRequest, OnError
 from backtestdb.maintenance import app as maintenance_app
-from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Reconciliation, Schema
+from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Reconciliation
 from backtestdb.storage import SourceFile, open_storage
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -28,9 +36,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(maintenance_app, name="maintenance")
 analytics_cli.register(app)  # stats, compare, export
-console = Console()
-errors_console = Console(stderr=True)
-
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -48,51 +53,6 @@ def parse_balance(value: str | None) -> Decimal | None:
 
 def source(role: Any, path: Path | None) -> SourceFile | None:
     return SourceFile(role, path.name, path) if path is not None else None
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def dump(model: Schema) -> dict[str, Any]:
-    return model.model_dump(mode="json")
-
-
-def fail(error: BacktestdbError, as_json: bool) -> None:
-    show_error(error, as_json)
-    raise typer.Exit(1)
-
-
-def show_error(error: BacktestdbError, as_json: bool) -> None:
-    if as_json:
-        print_json(
-            {
-                "detail": error.message,
-                "job_id": str(error.job_id) if error.job_id else None,
-                "error_count": error.error_count,
-                "errors": [e.as_dict() for e in error.errors],
-            }
-        )
-    else:
-        errors_console.print(f"[bold red]Error:[/] {error.message}")
-        if error.errors:
-            errors_console.print(row_table("Problems", [e.as_dict() for e in error.errors]))
-        if error.error_count > len(error.errors):
-            errors_console.print(f"… and {error.error_count - len(error.errors)} more")
-        if error.job_id:
-            errors_console.print(f"Job {error.job_id} recorded the failure.")
-
-
-ROW_ERROR_COLUMNS = ("file", "row", "column", "value", "message")
-
-
-def row_table(title: str, rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ROW_ERROR_COLUMNS:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row[c]) for c in ROW_ERROR_COLUMNS))
-    return table
 
 
 @app.command()
@@ -159,17 +119,6 @@ def ingest(
     console.print(analytics_cli.reconciliation_table(reconciliation))
     if outcome.warnings:
         console.print(row_table("Warnings", [w.as_dict() for w in outcome.warnings]))
-
-
-def summary_table(backtest: BacktestOut) -> Table:
-    table = Table(title=f"Backtest {backtest.id}", title_justify="left", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    # Python values, not JSON ones: Decimals keep their cents ("10000.00", not 10000.0).
-    for field, value in backtest.model_dump().items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        table.add_row(field, "" if shown is None else str(shown))
-    return table
 
 
 @app.command("list")
