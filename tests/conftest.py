@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -27,22 +28,34 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    name = f"backtestdb_test_{uuid.uuid4().hex[:12]}"
+def admin_connection() -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection to the admin database; unreachable fails under CI."""
     try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+        return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         message = f"PostgreSQL at {ADMIN_URL} is unreachable: {error}"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    with admin:
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new empty database for the block; yields its plain postgresql:// URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin_connection() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with scratch_database("backtestdb_test") as url:
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 _engines: dict[str, Engine] = {}

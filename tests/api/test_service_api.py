@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,7 +14,7 @@ from backtestdb.config import Settings
 from backtestdb.migrate import head_revision
 from tests.api.conftest import ingest, seed_upload
 from tests.api.test_ingest_api import bad_price_csv
-from tests.conftest import ADMIN_URL
+from tests.conftest import scratch_database
 
 MakeClient = Callable[..., TestClient]
 
@@ -132,16 +131,8 @@ def test_unmigrated_sqlite_without_auto_migrate_is_not_ready(
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    name = f"backtestdb_empty_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL at {ADMIN_URL} is unreachable: {error}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("backtestdb_empty") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -7,17 +7,15 @@ them under CI=true.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from tests.conftest import ADMIN_URL, IN_CI
+from tests.conftest import ADMIN_URL, admin_connection
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
@@ -30,16 +28,6 @@ TIMEOUT = 180
 
 def libpq_url(name: str) -> str:
     return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-
-
-def admin_connection() -> psycopg.Connection[tuple[object, ...]]:
-    try:
-        return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {ADMIN_URL} is unreachable: {error}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture
@@ -63,13 +51,6 @@ def recreate_database(name: str) -> None:
     with admin_connection() as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def app_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from tests.conftest import BASIC
-from tests.deploy.conftest import BIN, SCRIPTS, app_env, free_port, libpq_url, run, run_ok
+from tests.deploy.conftest import BIN, SCRIPTS, app_env, libpq_url, run, run_ok
+from tests.processes import free_port
 
 SMOKE = ["bash", str(SCRIPTS / "test-data-pipeline.sh")]
 #: /health, /health/ready, /, /docs, /redoc, list, ingest, read back, delete, 404.

@@ -10,8 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ADMIN_URL
-from tests.deploy.conftest import admin_connection
+from tests.conftest import ADMIN_URL, admin_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Reads p95 the short mode must stay under, in ms (LOAD_P95_LIMIT_MS to change it).

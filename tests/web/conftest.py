@@ -7,16 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from backtestdb.api.app import create_app
-from backtestdb.config import Settings
+from tests.api.conftest import client, make_client  # noqa: F401  (the API's fixtures)
 from tests.conftest import IN_CI
 from tests.processes import free_port, stop, wait_until_up
 
@@ -33,25 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
-
-    def make(**changes: Any) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=changes)))
-        clients.append(client.__enter__())
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
-    return make_client()
 
 
 @pytest.fixture(scope="session")

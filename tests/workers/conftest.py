@@ -8,19 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
 from backtestdb.db import make_engine
 from backtestdb.migrate import upgrade
 from tests.api.conftest import make_client
-from tests.conftest import ADMIN_URL, IN_CI
+from tests.conftest import scratch_database
 from tests.processes import stop
 
 __all__ = ["make_client"]  # the API tests' client fixture, used here too
@@ -39,28 +37,14 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float =
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
     """A new, migrated PostgreSQL database for this test only (dropped afterwards)."""
-    name = f"backtestdb_workers_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {ADMIN_URL} is unreachable: {error}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace(
-            "postgresql://", "postgresql+psycopg://", 1
-        )
+    with scratch_database("backtestdb_workers") as plain:
+        url = plain.replace("postgresql://", "postgresql+psycopg://", 1)
         engine = make_engine(url)
         try:
             upgrade(engine)
         finally:
             engine.dispose()
-        try:
-            yield url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield url
 
 
 @pytest.fixture
