@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from decimal import Decimal
@@ -34,15 +32,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import BIN, WORK, migrated_database, serving  # noqa: E402
 from bench.generate import write_history  # noqa: E402
-
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BIN = Path(sys.executable).parent
-WORK = Path(tempfile.gettempdir()) / "backtestdb-bench"
-
-
-def database_url(name: str) -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -122,12 +113,6 @@ def ceiling(url: str, rows: Path, with_foreign_key: bool) -> tuple[float, float]
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def rss_mib(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -137,22 +122,9 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
 
 def api_upload(path: Path, env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds of the upload and how much the server's RSS peak grew (MiB)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "backtestdb"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    with serving(env) as (base, pid):
         httpx.get(f"{base}/api/v1/backtests", timeout=10)  # warm the engine
-        before = rss_mib(server.pid)
+        before = rss_mib(pid)
         start = time.perf_counter()
         with path.open("rb") as stream:
             response = httpx.post(
@@ -163,10 +135,7 @@ def api_upload(path: Path, env: dict[str, str]) -> tuple[float, float]:
             )
         elapsed = time.perf_counter() - start
         response.raise_for_status()
-        return elapsed, rss_mib(server.pid, "VmHWM") - before
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        return elapsed, rss_mib(pid, "VmHWM") - before
 
 
 def measure(trades: int, url: str, naive: bool, sqlite: bool) -> list[tuple[str, float, float]]:
@@ -229,21 +198,12 @@ def main() -> None:
     parser.add_argument("--no-naive", action="store_true", help="skip (d), the slowest")
     args = parser.parse_args()
     sizes = [2000] if args.smoke else args.trades
-    name = f"backtestdb_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
     try:
-        subprocess.run(
-            [str(BIN / "backtestdb"), "db", "upgrade"],
-            env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True,
-        )  # fmt: skip
-        for trades in sizes:
-            sqlite = args.smoke or trades >= 1_000_000 or len(sizes) == 1
-            report(trades, measure(trades, url, not args.no_naive, sqlite))
+        with migrated_database("backtestdb_bench") as url:
+            for trades in sizes:
+                sqlite = args.smoke or trades >= 1_000_000 or len(sizes) == 1
+                report(trades, measure(trades, url, not args.no_naive, sqlite))
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if args.smoke:
             shutil.rmtree(WORK, ignore_errors=True)
 

@@ -21,10 +21,8 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,12 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import WORK, migrated_database, serving  # noqa: E402
 from bench.generate import write_history  # noqa: E402
-from bench.ingest import ADMIN_URL, BIN, WORK, database_url, free_port  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "basic" / "report.json"
 #: kind: weight. Reads dominate, as they would behind a dashboard; ingests are a few %.
@@ -154,39 +151,12 @@ def seed(base: str, copies: int, trades: int, api_key: str | None) -> list[tuple
 def local_server(workers: int) -> Iterator[str]:
     """A scratch database and `backtestdb serve --workers N` on loopback."""
     WORK.mkdir(parents=True, exist_ok=True)
-    name = f"backtestdb_load_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(name), "LOG_LEVEL": "WARNING",
-           "DATA_DIR": str(WORK / name)}  # fmt: skip
-    env.pop("API_KEYS", None)
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        subprocess.run([str(BIN / "backtestdb"), "db", "upgrade"], env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        server = subprocess.Popen(
-            [str(BIN / "backtestdb"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)], env=env,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not become ready")
-            time.sleep(0.1)
-        yield base
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_database("backtestdb_load") as url:
+        env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING",
+               "DATA_DIR": str(WORK / url.rsplit("/", 1)[1])}  # fmt: skip
+        env.pop("API_KEYS", None)
+        with serving(env, workers) as (base, _):
+            yield base
 
 
 def main() -> None:

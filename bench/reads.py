@@ -26,14 +26,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.ingest import (  # noqa: E402
-    ADMIN_URL,
-    BIN,
-    WORK,
-    database_url,
-    free_port,
-    history,
-)
+from bench.common import BIN, WORK, migrated_database, serving  # noqa: E402
+from bench.ingest import history  # noqa: E402
 
 BACKTEST_COLUMNS = (
     "id, name, symbol, symbols, period, initial_balance, ending_balance, net_profit, "
@@ -105,22 +99,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.backtests, args.trades, args.requests = 50, 3000, 5
-    name = f"backtestdb_reads_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
-    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(WORK / "data")}
-    server = None
-    try:
-        subprocess.run([str(BIN / "backtestdb"), "db", "upgrade"], env=env, check=True,
-                       capture_output=True)  # fmt: skip
+    with migrated_database("backtestdb_reads") as url:
+        env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(WORK / "data")}
         fill_backtests(url, args.backtests)
         big = ingest_big(url, args.trades)
-        port = free_port()
-        server = subprocess.Popen(
-            [str(BIN / "backtestdb"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
         deep = max(args.trades - 1000, 0)
         paths = {
             "list, newest first": "/api/v1/backtests",
@@ -139,28 +121,13 @@ def main() -> None:
             "daily": f"/api/v1/backtests/{big}/daily",
             "stats by month": f"/api/v1/backtests/{big}/stats?group_by=month",
         }
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            for _ in range(100):
-                try:
-                    if client.get("/health/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with serving(env) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
             print(f"{args.backtests:,} backtests, one with {args.trades:,} trades; "
                   f"{args.requests} sequential requests each")  # fmt: skip
             print(f"{'endpoint':46} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
             for label, path in paths.items():
-                if client.get(path).status_code == 404 and "stats" in path:
-                    print(f"{label:46} {'(no such endpoint yet)':>26}")
-                    continue
                 p50, p95, p99 = percentiles(client, path, args.requests)
                 print(f"{label:46} {p50:8.1f} {p95:8.1f} {p99:8.1f}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -17,18 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-
-import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.ingest import ADMIN_URL, BIN, WORK, database_url, free_port  # noqa: E402
+from bench.common import WORK, migrated_database, serving  # noqa: E402
 from bench.reads import ingest_big  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,18 +48,6 @@ document.addEventListener('htmx:afterSwap', (e) => {
     const id = e.detail.target && e.detail.target.id;
     if (id && !(id in window.__marks)) window.__marks[id] = performance.now();
 });"""
-
-
-def wait_ready(base: str) -> None:
-    with httpx.Client(base_url=base, timeout=5) as client:
-        for _ in range(300):
-            try:
-                if client.get("/health/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise SystemExit("the server did not become ready")
 
 
 def measure(base: str, backtest: str, runs: int) -> list[dict[str, float]]:
@@ -101,27 +84,13 @@ def main() -> None:
         args.trades, args.runs = 3000, 1
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
-    name = f"backtestdb_ui_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
-    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(WORK / "data")}
-    server = None
-    try:
-        subprocess.run([str(BIN / "backtestdb"), "db", "upgrade"], env=env, check=True,
-                       capture_output=True)  # fmt: skip
+    with migrated_database("backtestdb_ui") as url:
+        env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(WORK / "data")}
         started = time.perf_counter()
         backtest = ingest_big(url, args.trades)
         print(f"ingested {args.trades:,} trades in {time.perf_counter() - started:.1f} s")
-        port = free_port()
-        server = subprocess.Popen(
-            [str(BIN / "backtestdb"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "LOG_LEVEL": "WARNING"}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base)
-        results = measure(base, backtest, args.runs)
+        with serving({**env, "LOG_LEVEL": "WARNING"}) as (base, _):
+            results = measure(base, backtest, args.runs)
         columns = ("html", "dom", "chart", "equity_fetch", "heatmap", "breakdown")
         print(f"backtest page, {args.trades:,} trades; ms from navigation start "
               "(equity_fetch: the /equity request alone)")  # fmt: skip
@@ -133,12 +102,6 @@ def main() -> None:
             f"{statistics.median(r[c] or 0 for r in results):13.0f}" for c in columns
         )
         print(f"{'p50':>4} {medians}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
