@@ -40,6 +40,7 @@ from backtestdb.maintenance_bundle import (
     VERSION,
     BundleError,
     TradeChecksum,
+    archived_trades,
     bundle_files,
     check_trade_columns,
     encode_row,
@@ -160,13 +161,7 @@ def child_rows(
 
 def write_trades(connection: Connection, backtest_id: uuid.UUID, path: Path) -> TradeChecksum:
     """Stream the trades into Parquet, one row group per batch: memory stays flat."""
-    trade = table_of(models.Trade)
-    query = (
-        select(*(trade.c[name] for name in ARCHIVE_TRADE_COLUMNS))
-        .where(trade.c.backtest_id == backtest_id)
-        .order_by(trade.c.trade_number)
-        .execution_options(yield_per=STREAM_BATCH)
-    )
+    query = archived_trades(backtest_id)
     checksum = TradeChecksum()
     extra_index = ARCHIVE_TRADE_COLUMNS.index("extra")
     with pq.ParquetWriter(path, ARCHIVE_TRADE_SCHEMA, compression="zstd") as writer:

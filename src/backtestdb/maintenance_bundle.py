@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import JSON, Date, Integer, Numeric, Table, Uuid
+from sqlalchemy import JSON, Date, Integer, Numeric, Select, Table, Uuid, select
 
 from backtestdb import models
 from backtestdb.analytics.export import TRADE_COLUMNS, trade_schema
+from backtestdb.analytics.store import STREAM_BATCH
 from backtestdb.db import Base, UTCDateTime
 
 FORMAT = "backtestdb-archive"
@@ -53,6 +54,17 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def archived_trades(backtest_id: uuid.UUID) -> Select[Any]:
+    """A backtest's trades as a bundle holds them, in trade order, streamed."""
+    trade = table_of(models.Trade)
+    return (
+        select(*(trade.c[name] for name in ARCHIVE_TRADE_COLUMNS))
+        .where(trade.c.backtest_id == backtest_id)
+        .order_by(trade.c.trade_number)
+        .execution_options(yield_per=STREAM_BATCH)
+    )
 
 
 def check_trade_columns() -> None:

@@ -21,7 +21,6 @@ from backtestdb.analytics.store import STREAM_BATCH
 from backtestdb.errors import BacktestdbError, Conflict, NotFound
 from backtestdb.maintenance_archive import read_trade_batches, verify_bundle
 from backtestdb.maintenance_bundle import (
-    ARCHIVE_TRADE_COLUMNS,
     BACKTEST,
     DAILY,
     FILES,
@@ -29,6 +28,7 @@ from backtestdb.maintenance_bundle import (
     TRADES,
     BundleError,
     TradeChecksum,
+    archived_trades,
     decode_row,
     is_bundle,
     read_json,
@@ -143,13 +143,7 @@ def check_stored_trades(
     connection: Connection, backtest_id: uuid.UUID, manifest: dict[str, Any]
 ) -> None:
     """The trades as the database now holds them must checksum as they did when archived."""
-    trade = table_of(models.Trade)
-    query = (
-        select(*(trade.c[name] for name in ARCHIVE_TRADE_COLUMNS))
-        .where(trade.c.backtest_id == backtest_id)
-        .order_by(trade.c.trade_number)
-        .execution_options(yield_per=STREAM_BATCH)
-    )
+    query = archived_trades(backtest_id)
     checksum = TradeChecksum()
     checksum.add(connection.execute(query))
     if checksum.hexdigest() != manifest["trades_sha256"]:
