@@ -76,11 +76,8 @@ def utc_text(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(sep=" ", timespec=spec)
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text + "+00:00")
-
-
 def parse_utc_text(text: str) -> datetime:
+    """The aware datetime of `utc_text` output."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
@@ -122,10 +119,10 @@ class Deriver:
             self.out_of_order_row = row
             self.figures = None  # it needs close-time order; computed afterwards instead
         if self.figures is not None:
+            closed, opened = parse_utc_text(close_utc), parse_utc_text(open_utc)
             self.figures.add_cents(
-                CentsRow(_utc(close_utc), _utc(open_utc), profit, commission, swap, direction,
-                         symbol)
-            )  # fmt: skip
+                CentsRow(closed, opened, profit, commission, swap, direction, symbol)
+            )
         accumulator = self.accumulator
         balance_after, drawdown = accumulator.add(profit, commission, swap)
         self.daily.add(close_utc[:10], profit, balance_after)
