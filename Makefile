@@ -26,6 +26,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 ## Offline checks of the deployment files: Dockerfile, Kubernetes manifests, shell scripts.
 K8S_VERSION ?= 1.30.0

@@ -64,11 +64,11 @@ def history(trades: int) -> Path:
 
 def copy_text(path: Path, url: str) -> Path:
     """The exact COPY input backtestdb produces for `path` (prepared, not timed)."""
-    from backtestdb.bulk import encoded_trades
-    from backtestdb.derive import Deriver
+    from backtestdb.ingest.derived import Deriver
+    from backtestdb.ingest.stored_rows import encoded_trades
+    from backtestdb.ingest.validation import TradeValidator
+    from backtestdb.ingest.writers.postgres import copy_line
     from backtestdb.parsing import parse_history_csv
-    from backtestdb.pgcopy import copy_line
-    from backtestdb.validation import TradeValidator
 
     target = path.with_suffix(".copy")
     backtest_id = uuid.uuid4()
@@ -91,7 +91,7 @@ def copy_text(path: Path, url: str) -> Path:
 
 
 def ceiling(url: str, rows: Path, with_foreign_key: bool) -> tuple[float, float]:
-    from backtestdb.pgcopy import COLUMNS
+    from backtestdb.ingest.writers.postgres import COLUMNS
 
     table = "ceiling_fk" if with_foreign_key else "ceiling"
     with psycopg.connect(url, autocommit=True) as connection:

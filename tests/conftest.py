@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb import db, models
 from backtestdb.config import Settings, get_settings
-from backtestdb.db import make_engine
-from backtestdb.migrate import upgrade
+from backtestdb.db import make_engine, upgrade
 
 DATA = Path(__file__).parent / "data"
 BASIC = DATA / "basic"

@@ -12,9 +12,10 @@ from bench.generate import write_history
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import fastpath, models
+from backtestdb import models
 from backtestdb.config import Settings
 from backtestdb.ingest import IngestRequest
+from backtestdb.ingest import row_pattern as fastpath
 from backtestdb.jobs import run_ingest
 from backtestdb.storage import SourceFile
 from tests.conftest import BASIC, DATA

@@ -1,4 +1,4 @@
-from backtestdb.dealids import DealIds
+from backtestdb.ingest.deal_ids import DealIds
 
 
 def test_increasing_ids_and_duplicates_name_first_row() -> None:

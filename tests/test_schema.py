@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect
 
-from backtestdb.migrate import postgresql_ddl
+from backtestdb.db import postgresql_ddl
 
 SCHEMA_FILE = Path(__file__).parent.parent / "schema" / "001_initial_schema.sql"
 

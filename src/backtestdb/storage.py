@@ -135,7 +135,7 @@ class Storage:
             self.fs.rm(self._path(key), recursive=True)
 
 
-#: The old name; ingest.py and maintenance_archive.py still annotate with it.
+#: The old name; the ingest pipeline and the archive still annotate with it.
 LocalStorage = Storage
 
 

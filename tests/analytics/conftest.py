@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb import analytics, models
-from backtestdb.api.app import create_app
 from backtestdb.config import Settings
 from backtestdb.errors import RowError
 from backtestdb.ingest import IngestRequest
 from backtestdb.jobs import run_ingest
 from backtestdb.parsing import parse_report
+from backtestdb.server import create_app
 from backtestdb.storage import SourceFile
 
 

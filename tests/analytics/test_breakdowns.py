@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backtestdb import models
 from backtestdb.analytics.breakdowns import GROUP_BYS, breakdown
 from backtestdb.errors import NotFound
-from backtestdb.metrics import DailyAccumulator, to_cents
+from backtestdb.ingest.summary import DailyAccumulator
+from backtestdb.money import to_cents
 
 T0 = datetime(2023, 12, 25, tzinfo=UTC)
 

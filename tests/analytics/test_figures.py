@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backtestdb.analytics.figures import Figures, FiguresAccumulator, SideFigures, TradeRow, compute
+from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing import parse_history_csv
-from backtestdb.validation import TradeValidator
 from tests.conftest import BASIC
 
 EXPECTED = json.loads((BASIC / "expected.json").read_text())

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from backtestdb.api.app import create_app
 from backtestdb.config import Settings
+from backtestdb.server import create_app
 from tests.conftest import BASIC
 
 Upload = Callable[..., Any]

@@ -17,8 +17,8 @@ from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 
-from backtestdb.api.app import create_app
 from backtestdb.config import Settings
+from backtestdb.server import create_app
 from tests.api.conftest import seed_upload
 
 EXAMPLES = 10

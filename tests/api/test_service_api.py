@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from backtestdb.api.app import create_app
 from backtestdb.config import Settings
-from backtestdb.migrate import head_revision
+from backtestdb.db import head_revision
+from backtestdb.server import create_app
 from tests.api.conftest import ingest, seed_upload
 from tests.api.test_ingest_api import bad_price_csv
 from tests.conftest import scratch_database

@@ -6,10 +6,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from backtestdb import models
-from backtestdb.api.app import create_app
 from backtestdb.api.deps import SessionDep
 from backtestdb.config import Settings
 from backtestdb.errors import Conflict
+from backtestdb.server import create_app
 from tests.conftest import row_counts
 
 

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
-from backtestdb import maintenance_archive, models
+from backtestdb import models
 from backtestdb.cli import app
 from backtestdb.config import Settings
-from backtestdb.maintenance_bundle import TRADES, encode_row, table_of
+from backtestdb.maintenance import archive as maintenance_archive
+from backtestdb.maintenance.bundle import TRADES, encode_row, table_of
 from tests.conftest import BASIC
 
 runner = CliRunner()

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from backtestdb import models
 from backtestdb.cli import app
+from backtestdb.cli.maintenance import parse_age
 from backtestdb.config import Settings
-from backtestdb.maintenance import parse_age
 
 runner = CliRunner()
 DAY = timedelta(days=1)

@@ -8,8 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backtestdb.db import make_engine
-from backtestdb.migrate import upgrade
+from backtestdb.db import make_engine, upgrade
 from tests.deploy.conftest import REPO, libpq_url, run_ok
 
 pytestmark = pytest.mark.postgres

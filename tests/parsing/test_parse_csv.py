@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from backtestdb.errors import InputError
+from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing import parse_history_csv
 from backtestdb.parsing.records import Trade
-from backtestdb.validation import TradeValidator
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 BASIC_CSV = (DATA / "basic" / "history.csv").read_bytes()

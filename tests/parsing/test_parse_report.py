@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from backtestdb.errors import InputError
+from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing import (
     parse_history_csv,
     parse_report,
@@ -19,7 +20,6 @@ from backtestdb.parsing import (
     parse_report_json,
 )
 from backtestdb.parsing.records import Report, Trade
-from backtestdb.validation import TradeValidator
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "basic"
 REPORT_JSON = (DATA / "report.json").read_bytes()

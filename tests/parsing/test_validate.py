@@ -9,15 +9,15 @@ from decimal import Decimal
 import pytest
 
 from backtestdb.errors import RowError
-from backtestdb.parsing import parse_history_csv
-from backtestdb.parsing.records import RawTrade, TradeSource
-from backtestdb.validation import (
+from backtestdb.ingest.validation import (
     TradeValidator,
     to_decimal,
     to_direction,
     to_utc,
     validate_trades,
 )
+from backtestdb.parsing import parse_history_csv
+from backtestdb.parsing.records import RawTrade, TradeSource
 
 HEADER = (
     "Deal ID,Symbol,Opening Direction,Opening Time (UTC+0),Closing Time (UTC+0),"

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from backtestdb.errors import BacktestdbError, RowError
+from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
 from backtestdb.parsing.records import Parameter, Report, Trade, TradeSource
-from backtestdb.validation import TradeValidator
 
 #: Column limits of the schema (models.py): text length, and |x| below 10**(precision-scale).
 TRADE_TEXT = {"deal_id": 64, "symbol": 64, "label": 255, "comment": None}

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backtestdb.errors import InputError
+from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
-from backtestdb.validation import TradeValidator
 from tests.conftest import BASIC
 from tests.reliability.parser_oracles import run_parameters, run_report
 

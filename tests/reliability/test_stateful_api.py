@@ -15,8 +15,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import Case
 from schemathesis.checks import positive_data_acceptance
 
-from backtestdb.api.app import create_app
 from backtestdb.config import Settings
+from backtestdb.server import create_app
 from tests.api.conftest import seed_upload
 from tests.reliability.profiles import PROFILE
 

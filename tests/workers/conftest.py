@@ -15,8 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from backtestdb.db import make_engine
-from backtestdb.migrate import upgrade
+from backtestdb.db import make_engine, upgrade
 from tests.api.conftest import make_client
 from tests.conftest import scratch_database
 from tests.processes import stop

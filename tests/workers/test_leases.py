@@ -10,14 +10,17 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import ingest, jobqueue, jobs, leases, models
+from backtestdb import jobs, models
 from backtestdb.config import Settings
 from backtestdb.db import transaction
 from backtestdb.ingest import IngestRequest
-from backtestdb.leases import LeaseLost
+from backtestdb.ingest import pipeline as ingest
+from backtestdb.jobs import leases
+from backtestdb.jobs import queue as jobqueue
+from backtestdb.jobs.leases import LeaseLost
+from backtestdb.jobs.worker import Worker
 from backtestdb.models import IngestionJob, utcnow
 from backtestdb.storage import SourceFile, open_storage
-from backtestdb.worker import Worker
 from tests.conftest import BASIC, row_counts
 
 

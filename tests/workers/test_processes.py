@@ -14,9 +14,10 @@ import pytest
 from bench.generate import write_history
 from sqlalchemy import Engine, func, select, text
 
-from backtestdb import jobqueue, models
+from backtestdb import models
 from backtestdb.db import make_engine, session_factory
 from backtestdb.ingest import IngestRequest
+from backtestdb.jobs import queue as jobqueue
 from backtestdb.storage import SourceFile, Storage
 from tests.conftest import BASIC
 from tests.processes import free_port

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backtestdb import jobqueue, models
+from backtestdb import models
 from backtestdb.config import Settings
-from backtestdb.db import make_engine, session_factory
+from backtestdb.db import make_engine, session_factory, upgrade
 from backtestdb.ingest import IngestRequest
-from backtestdb.migrate import upgrade
+from backtestdb.jobs import queue as jobqueue
+from backtestdb.jobs.worker import Worker
 from backtestdb.storage import SourceFile, Storage, open_storage
-from backtestdb.worker import Worker
 from tests.conftest import BASIC
 from tests.processes import free_port, stop
 from tests.workers.conftest import BIN, wait_for

@@ -1,5 +1,8 @@
 """Analytics over stored backtests: the full metric set, reconciliation with the report,
-breakdowns, equity curve, comparison, export and a text summary (issue #5)."""
+breakdowns, equity curve, comparison, export and a text summary.
+
+Imports `backtestdb.backtests` and the foundations, never the edges (api, web, cli).
+"""
 
 from backtestdb.analytics.store import current_metrics, refresh, store
 

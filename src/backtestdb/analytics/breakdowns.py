@@ -17,8 +17,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backtestdb.analytics.sides import ratio
 from backtestdb.backtests import require_backtest
-from backtestdb.metrics import BASIS, CENT, from_cents, percent
 from backtestdb.models import DailySummary, Trade
+from backtestdb.money import BASIS, CENT, from_cents, percent
 
 GroupBy = Literal["symbol", "direction", "hour", "weekday", "day", "week", "month", "year"]
 GROUP_BYS: tuple[str, ...] = get_args(GroupBy)

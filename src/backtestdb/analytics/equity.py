@@ -20,8 +20,8 @@ from decimal import Decimal
 from sqlalchemy import Integer, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from backtestdb.metrics import from_cents, percent, to_cents
 from backtestdb.models import Backtest, Trade
+from backtestdb.money import from_cents, percent, to_cents
 
 MIN_POINTS = 10
 MAX_POINTS = 10_000

@@ -2,7 +2,7 @@
 
 Feed trades in close-time order to `FiguresAccumulator.add` (it can sit on a database
 stream); `result()` gives the figures. Money is summed in integer cents like
-`backtestdb.metrics`, so the figures shared with the ingest summary agree to the cent.
+`backtestdb.money`, so the figures shared with the ingest summary agree to the cent.
 docs/metrics.md gives every formula and unit.
 
 Trades that close at the same instant have no order of their own (a file may list them
@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from backtestdb.analytics.returns import ReturnFigures, ReturnsAccumulator
 from backtestdb.analytics.sides import SideAccumulator, SideFigures, ratio
-from backtestdb.metrics import BASIS, CENT, from_cents, percent, to_cents
+from backtestdb.money import BASIS, CENT, from_cents, percent, to_cents
 
 __all__ = [
     "CentsRow", "Figures", "FiguresAccumulator", "SideFigures", "TradeRow", "compute", "ratio",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from backtestdb.metrics import BASIS, from_cents
+from backtestdb.money import BASIS, from_cents
 
 YEAR_DAYS = 365.25
 #: Ratios beyond this do not fit NUMERIC(14,4); they mean "no meaningful value".

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from backtestdb.metrics import BASIS, CENT, from_cents, percent
+from backtestdb.money import BASIS, CENT, from_cents, percent
 
 
 def ratio(numerator: Decimal | int, denominator: Decimal | int, places: Decimal) -> Decimal:

@@ -17,9 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb.config import Settings
-from backtestdb.db import make_engine, session_factory, transaction
+from backtestdb.db import ensure_schema, make_engine, session_factory, transaction
 from backtestdb.errors import InvalidRequest, RowError, Unauthorized
-from backtestdb.migrate import ensure_schema
 
 
 class Database:

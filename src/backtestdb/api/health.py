@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 
-from backtestdb import migrate
+from backtestdb import db
 from backtestdb.api.deps import ApiKeyDep, DatabaseDep
 from backtestdb.api.observability import Metrics
 from backtestdb.errors import DatabaseNotReady
@@ -31,7 +31,7 @@ def ready(database: DatabaseDep) -> JSONResponse:
     try:
         # On SQLite (auto-migrate) this also migrates a new database.
         database.factory()
-        revision = migrate.current_revision(database.engine)
+        revision = db.current_revision(database.engine)
     except DatabaseNotReady as error:
         return JSONResponse({"status": "unavailable", "detail": error.message}, status_code=503)
     except DBAPIError as error:

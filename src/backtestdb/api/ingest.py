@@ -14,13 +14,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from backtestdb import jobqueue, jobs
+from backtestdb import jobs
 from backtestdb.api.deps import ApiKeyDep, FactoryDep, SettingsDep, SingleQueryDep
 from backtestdb.api.observability import Metrics
 from backtestdb.api.openapi import INGEST_BODY, INGESTED, QUEUED, error_responses
 from backtestdb.api.uploads import ReceivedForm, UploadLimits, receive_form
 from backtestdb.errors import BacktestdbError, InvalidRequest
 from backtestdb.ingest import IngestRequest
+from backtestdb.jobs import queue
 from backtestdb.schemas import IngestQueued, IngestResponse
 from backtestdb.storage import Role, SourceFile, open_storage
 
@@ -152,7 +153,7 @@ async def queue_ingest(
 ) -> JSONResponse:
     storage = open_storage(settings)
     # Files to storage first, then the pending job row, committed: a worker may take it now.
-    job = await run_in_threadpool(jobqueue.enqueue, factory, storage, wanted)
+    job = await run_in_threadpool(queue.enqueue, factory, storage, wanted)
     request.app.state.metrics.ingests.labels("queued").inc()
     if (worker := request.app.state.worker) is not None:
         worker.wake()

@@ -1,0 +1,1 @@
+"""The Alembic migration scripts (`versions/`) and their environment; `db` applies them."""

@@ -1,4 +1,4 @@
-"""Alembic environment: uses the engine handed over by `backtestdb.migrate`, or the settings."""
+"""Alembic environment: uses the engine handed over by `backtestdb.db`, or the settings."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Parsers for cTrader backtest exports: history CSV, JSON/HTML reports, parameter files.
+"""Parsers for cTrader backtest exports: history CSV, JSON/HTML reports, parameter files,
+and the conversions of their values (`values`).
 
-Parsers only read and map names; every value stays as written until `validation.py`.
+Pure: parsers only read and map names; every value stays as written until
+`ingest.validation`. Imports nothing of backtestdb but its own records and `errors`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Typed records that flow from the parsers through validation into ingest.
 
 Parsers produce `RawTrade`s (values exactly as written, keyed by canonical field name);
-`validation.py` turns them into `Trade`s or `RowError`s. Report-level data (summary,
+`ingest.validation` turns them into `Trade`s or `RowError`s. Report-level data (summary,
 parameters) is typed by the parsers themselves because it is small and has no rows.
 """
 

@@ -9,9 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-# A module import, not names: conversions imports backtestdb.parsing, which imports us.
-from backtestdb import conversions
 from backtestdb.errors import InputError
+
+# A module import, not names: values imports backtestdb.parsing, which imports us.
+from backtestdb.parsing import values
 from backtestdb.parsing.fields import (
     JSON_FIELDS,
     JSON_LOOKUP,
@@ -236,7 +237,7 @@ def _decimal(value: Any, file: str, column: str, limit: Decimal = MONEY_LIMIT) -
             raise ValueError("expected a number")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("not a finite number")
-        number = conversions.to_decimal(value, decimal_comma=False)
+        number = values.to_decimal(value, decimal_comma=False)
         if not number.is_finite() or abs(number) >= limit:
             raise ValueError(f"must be below {limit:.0e} in absolute value")
         return number
@@ -252,7 +253,7 @@ def _time(section: _Keys, name: str, file: str) -> datetime | None:
     try:
         if not isinstance(value, int | float | str):
             raise ValueError("expected epoch milliseconds or a date")
-        return conversions.to_utc(value)
+        return values.to_utc(value)
     except ValueError as exc:
         raise InputError(file, str(exc), column=section.column(key), value=_short(value)) from exc
 

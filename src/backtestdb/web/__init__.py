@@ -1,7 +1,9 @@
-"""The web dashboard (issue #8): server-rendered pages at /ui, static files at /ui/static.
+"""The web dashboard: server-rendered pages at /ui, static files at /ui/static.
 
 Scripts and styles are vendored under `static/` (see static/vendor/README.md): the
-dashboard needs no internet."""
+dashboard needs no internet. Imports `api.deps` for its requests, the domain packages and
+the foundations; `server` mounts it.
+"""
 
 from backtestdb.web.routes import router
 from backtestdb.web.templating import STATIC_DIR

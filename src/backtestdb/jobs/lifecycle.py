@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import analytics, leases
+from backtestdb import analytics
 from backtestdb.config import Settings
 from backtestdb.db import transaction
 from backtestdb.errors import BacktestdbError, NotFound, RowError
 from backtestdb.ingest import IngestOutcome, IngestRequest, content_hash, find_by_hash, ingest
-from backtestdb.jobqueue import request_options
-from backtestdb.leases import LeaseLost
+from backtestdb.jobs import leases
+from backtestdb.jobs.leases import LeaseLost
+from backtestdb.jobs.queue import request_options
 from backtestdb.models import Backtest, IngestionJob, utcnow
 from backtestdb.storage import describe, open_storage
 

@@ -1,4 +1,8 @@
-"""The application factory; `backtestdb serve` runs it with uvicorn (`factory=True`)."""
+"""The served application: the JSON API, the dashboard and the in-process worker in one
+FastAPI app. `backtestdb serve` runs `create_app` with uvicorn (`factory=True`).
+
+The top of the HTTP edge: imports `api` and `web`; only the CLI names it (as a string).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from backtestdb.api.deps import Database
 from backtestdb.api.errors import install_error_handlers
 from backtestdb.api.observability import Metrics, RequestContextMiddleware, configure_logging
 from backtestdb.config import Settings, get_settings
-from backtestdb.worker import Worker
+from backtestdb.jobs.worker import Worker
 
 #: How long shutting down waits for the in-process worker's running job.
 WORKER_STOP_SECONDS = 10.0

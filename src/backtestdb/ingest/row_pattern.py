@@ -16,13 +16,13 @@ import re
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from backtestdb.derive import Deriver
-from backtestdb.metrics import money_text
+from backtestdb.ingest.derived import Deriver
+from backtestdb.ingest.validation import TradeValidator
+from backtestdb.money import money_text
 from backtestdb.parsing.fields import DIRECTION_ALIASES
 from backtestdb.parsing.records import TradeSource
-from backtestdb.validation import TradeValidator
 
-# Bounds and decimal places as validation.py enforces them; {S} is the separator.
+# Bounds and decimal places as `validation` enforces them; {S} is the separator.
 _PRICE = r"(?=[^{S}]*[1-9])\d{{1,11}}(?:\.\d{{1,8}})?"
 _SIZE = r"\d{{1,15}}(?:\.\d{{1,4}})?"
 _PIPS = r"-?\d{{1,11}}(?:\.\d{{1,4}})?"
@@ -59,7 +59,7 @@ ORDER = (
 )
 _DIRECTIONS = {"Buy": "buy", "Sell": "sell"}
 #: One trade's columns after backtest_id and trade_number, as text (None: NULL), in
-#: `pgcopy.COLUMNS` order: what both writers take.
+#: `writers.postgres.COLUMNS` order: what both writers take.
 Fields = tuple[str | None, ...]
 
 

@@ -1,9 +1,9 @@
 """Workers for async ingests: claim a job, keep its lease alive, run the ingest, clean up.
 
 `Worker` runs `concurrency` threads; the API starts one in-process (INPROCESS_WORKER) and
-`backtestdb worker` runs them standalone. Each thread claims one job at a time (leases.py),
+`backtestdb worker` runs them standalone. Each thread claims one job at a time (`leases`),
 copies its raw files from storage into a temporary folder, and calls the same
-`jobs.run_ingest` the sync path calls, for the existing job. A heartbeat thread renews the
+`lifecycle.run_ingest` the sync path calls, for the existing job. A heartbeat thread renews the
 lease every third of JOB_LEASE_SECONDS while the ingest runs.
 """
 
@@ -24,11 +24,11 @@ from typing import Self
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import jobqueue, jobs, leases
 from backtestdb.config import Settings
 from backtestdb.db import transaction
 from backtestdb.errors import BacktestdbError, DatabaseNotReady
-from backtestdb.leases import LeaseLost
+from backtestdb.jobs import leases, lifecycle, queue
+from backtestdb.jobs.leases import LeaseLost
 from backtestdb.models import IngestionJob
 from backtestdb.storage import open_storage
 
@@ -125,12 +125,12 @@ class Worker:
         try:
             with tempfile.TemporaryDirectory(prefix="job-") as folder:
                 try:
-                    request = jobqueue.load_request(job, self.storage, Path(folder))
+                    request = queue.load_request(job, self.storage, Path(folder))
                 except (OSError, BacktestdbError) as error:
                     message = f"cannot read the uploaded files from storage: {error}"
-                    owned = jobs.record_failure(factory, job.id, message, None, worker_id)
+                    owned = lifecycle.record_failure(factory, job.id, message, None, worker_id)
                     return
-                jobs.run_ingest(factory, request, self.settings, job.id, worker_id)
+                lifecycle.run_ingest(factory, request, self.settings, job.id, worker_id)
         except BacktestdbError as error:
             logger.info("job %s failed: %s", job.id, error.message)  # recorded on the job
         except LeaseLost as error:

@@ -12,11 +12,11 @@ from typing import Any
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.orm import Session
 
-from backtestdb.bulk import encoded_trades
-from backtestdb.derive import Deriver, Progress, StoredTrades
-from backtestdb.fastpath import Fields
+from backtestdb.ingest.derived import Deriver, Progress, StoredTrades
+from backtestdb.ingest.row_pattern import Fields
+from backtestdb.ingest.stored_rows import encoded_trades
+from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing.records import TradeSource
-from backtestdb.validation import TradeValidator
 
 COLUMNS = (
     "backtest_id, trade_number, deal_id, symbol, direction, open_time, close_time, "
@@ -70,7 +70,7 @@ def copy_trades(
     progress_every: int = 50_000,
 ) -> StoredTrades:
     """COPY every valid trade inside the session's transaction; same contract as
-    `bulk.insert_trades` (after a strict failure rows are read but not written)."""
+    `portable.insert_trades` (after a strict failure rows are read but not written)."""
     connection: Any = session.connection().connection.driver_connection
     prefix = f"{backtest_id}\t"
     lines: list[str] = []

@@ -1,8 +1,8 @@
-"""The `backtestdb` command: a thin layer over the same functions the API calls."""
+"""`ingest`, `list`, `show`, `delete` and `jobs`: thin commands over the ingest, jobs and
+backtests services."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -12,31 +12,24 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from backtestdb import analytics_cli, backtests, jobs, migrate
-from backtestdb.cli_output import (
+from backtestdb import backtests, jobs
+from backtestdb.cli import analytics
+from backtestdb.cli.output import (
+    JsonFlag,
     console,
     dump,
     errors_console,
     fail,
     print_json,
     row_table,
-    show_error,
     summary_table,
 )
 from backtestdb.config import get_settings
-from backtestdb.db import get_engine, make_engine, session_factory
+from backtestdb.db import get_engine, session_factory
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestRequest, OnError
-from backtestdb.maintenance import app as maintenance_app
 from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Reconciliation
 from backtestdb.storage import SourceFile, open_storage
-
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(maintenance_app, name="maintenance")
-analytics_cli.register(app)  # stats, compare, export
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def parse_balance(value: str | None) -> Decimal | None:
@@ -55,7 +48,6 @@ def source(role: Any, path: Path | None) -> SourceFile | None:
     return SourceFile(role, path.name, path) if path is not None else None
 
 
-@app.command()
 def ingest(
     report: Annotated[Path | None, typer.Argument(help="cTrader report, JSON or HTML")] = None,
     csv: Annotated[Path | None, typer.Option(help="History CSV (the trade source)")] = None,
@@ -116,12 +108,11 @@ def ingest(
     console.print(summary_table(backtest))
     checked = outcome.backtest.reconciliation
     reconciliation = Reconciliation.model_validate(checked) if checked is not None else None
-    console.print(analytics_cli.reconciliation_table(reconciliation))
+    console.print(analytics.reconciliation_table(reconciliation))
     if outcome.warnings:
         console.print(row_table("Warnings", [w.as_dict() for w in outcome.warnings]))
 
 
-@app.command("list")
 def list_(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     offset: Annotated[int, typer.Option(min=0)] = 0,
@@ -153,7 +144,6 @@ def list_(
     console.print(table)
 
 
-@app.command()
 def show(
     backtest_id: uuid.UUID,
     as_json: JsonFlag = False,
@@ -161,7 +151,7 @@ def show(
 ) -> None:
     """Show one backtest with its parameters and its reconciliation with the report."""
     if text:
-        analytics_cli.print_text(backtest_id, as_json)
+        analytics.print_text(backtest_id, as_json)
         return
     with session_factory(get_engine())() as session:
         try:
@@ -179,10 +169,9 @@ def show(
     for p in detail.parameters:
         table.add_row(p.name, p.value or "", p.value_type, p.group or "")
     console.print(table)
-    console.print(analytics_cli.reconciliation_table(detail.reconciliation))
+    console.print(analytics.reconciliation_table(detail.reconciliation))
 
 
-@app.command()
 def delete(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
     """Delete a backtest, its trades, parameters, daily rows and raw files."""
     storage = open_storage(get_settings())
@@ -197,7 +186,6 @@ def delete(backtest_id: uuid.UUID, as_json: JsonFlag = False) -> None:
         console.print(f"Deleted backtest {backtest_id}")
 
 
-@app.command("jobs")
 def jobs_(
     job_id: Annotated[uuid.UUID | None, typer.Argument()] = None,
     status: Annotated[str | None, typer.Option(help="pending, running, completed, failed")] = None,
@@ -226,64 +214,9 @@ def jobs_(
         console.print(row_table("Errors", [e.model_dump() for e in rows[0].errors]))
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
-) -> None:
-    """Run the HTTP API (docs at /docs). Each worker makes its own database engine on its
-    first request, so /health answers even before the database does."""
-    import uvicorn
-
-    uvicorn.run(
-        "backtestdb.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=get_settings().log_level.lower(),
-    )
-
-
-@app.command()
-def worker(
-    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once (threads)")] = 1,
-) -> None:
-    """Run queued ingests (POST /api/v1/ingest?mode=async) until SIGTERM or Ctrl-C, which
-    let the running jobs finish. Start as many as you like, on any host that reaches the
-    database and STORAGE_URL: a job is only ever run by one of them at a time."""
-    import logging
-
-    from backtestdb.worker import run_workers
-
-    settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s "
-                        "%(name)s %(threadName)s %(message)s")  # fmt: skip
-    # The engine is made on the first claim and retried until the database answers, so a
-    # worker may start before the database (or its migration) is ready.
-    run_workers(settings, lambda: session_factory(get_engine()), concurrency)
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Migrate the database to the latest schema."""
-    engine = make_engine(get_settings().effective_database_url)
-    migrate.upgrade(engine)
-    console.print(f"Database at revision {migrate.current_revision(engine)}")
-
-
-@db_app.command("sql")
-def db_sql() -> None:
-    """Print the PostgreSQL DDL of all migrations (schema/001_initial_schema.sql)."""
-    sys.stdout.write(migrate.postgresql_ddl())
-
-
-def main() -> None:
-    """Console entry point: errors raised before a command handles them (an unreachable or
-    unmigrated database) still print as one readable line, not a traceback."""
-    try:
-        app()
-    except BacktestdbError as error:
-        show_error(error, "--json" in sys.argv)
-        sys.exit(1)
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command("list")(list_)
+    app.command()(show)
+    app.command()(delete)
+    app.command("jobs")(jobs_)

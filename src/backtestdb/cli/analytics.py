@@ -1,7 +1,6 @@
 """Analytics commands (`stats`, `compare`, `export`) and the analytics parts of `show`.
 
-cli.py registers them with `analytics_cli.register(app)`; this module does not import
-cli.py, so neither depends on the other's import order.
+`cli.app` registers them with `register(app)`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Turn raw trades into typed `Trade`s, collecting one `RowError` per bad value.
 
 Pure (no I/O, no database), so the same checks serve the CLI, the API and the workers.
-The value conversions live in `conversions.py`.
+The value conversions live in `parsing.values`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from backtestdb.conversions import MAX_YEAR, MIN_YEAR, to_decimal, to_direction, to_utc
-from backtestdb.dealids import DealIds
 from backtestdb.errors import RowError
+from backtestdb.ingest.deal_ids import DealIds
 from backtestdb.parsing.records import (
     REQUIRED_TRADE_FIELDS,
     Direction,
@@ -22,6 +21,7 @@ from backtestdb.parsing.records import (
     Trade,
     TradeSource,
 )
+from backtestdb.parsing.values import MAX_YEAR, MIN_YEAR, to_decimal, to_direction, to_utc
 
 #: Decimal places a number may have, by field (the database column's scale): more is refused
 #: rather than silently rounded. Money is stored as given (the platform rounds it already).

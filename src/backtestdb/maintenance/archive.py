@@ -1,6 +1,6 @@
 """`backtestdb maintenance archive`: old backtests out of the database into bundles.
 
-A bundle (format in maintenance_bundle.py) is written into a hidden `.partial` folder,
+A bundle (format in `bundle`) is written into a hidden `.partial` folder,
 read back and checked (row counts, the trade checksum, every file's sha256), flushed to
 disk and only then renamed into place; the backtest is deleted last, in its own
 transaction, and only if it did not change meanwhile. A crash at any point leaves either
@@ -27,7 +27,7 @@ from backtestdb.analytics.store import STREAM_BATCH
 from backtestdb.backtests import delete_backtest
 from backtestdb.db import Base, session_factory
 from backtestdb.errors import Conflict, NotFound
-from backtestdb.maintenance_bundle import (
+from backtestdb.maintenance.bundle import (
     ARCHIVE_TRADE_COLUMNS,
     ARCHIVE_TRADE_SCHEMA,
     BACKTEST,

@@ -1,8 +1,6 @@
 """Summary figures of a backtest, computed in one pass over its trades (pure).
 
-Money is accumulated in integer cents: the database stores money with 2 decimals, so
-balances computed from the stored (cent-rounded) profits add up exactly, and integer
-arithmetic keeps the per-row cost low on million-trade files.
+Money is accumulated in integer cents (`backtestdb.money`).
 
 Definitions (they match `tests/data/basic/expected.json`):
 - a trade wins when its net profit > 0 and loses when < 0;
@@ -18,39 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-ZERO = Decimal(0)
-CENT = Decimal("0.01")
-BASIS = Decimal("0.0001")
-
-
-def to_cents(amount: Decimal) -> int:
-    """Round half-up to whole cents."""
-    return int(amount.scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def from_cents(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
-
-
-def money_text(cents: int) -> str:
-    """Cents as PostgreSQL input text: 12345 -> "123.45", -5 -> "-0.05"."""
-    sign = "-" if cents < 0 else ""
-    whole, fraction = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{fraction:02d}"
-
-
-def ratio_text(part: int, whole: int, places: int) -> str:
-    """part / whole * 100, half-up to `places` decimals, for part >= 0 and whole > 0."""
-    if part == 0 or whole <= 0:
-        return "0"
-    scale = 10**places
-    units = (part * 100 * scale * 2 // whole + 1) // 2
-    integer, fraction = divmod(units, scale)
-    return f"{integer}.{fraction:0{places}d}"
-
-
-def percent(part: int, whole: int, places: int = 2) -> Decimal:
-    return Decimal(ratio_text(part, whole, places)) if whole > 0 else ZERO
+from backtestdb.money import BASIS, from_cents, percent, to_cents
 
 
 @dataclass(frozen=True, slots=True)

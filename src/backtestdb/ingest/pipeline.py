@@ -19,13 +19,15 @@ from typing import Literal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from backtestdb import analytics, bulk, derive, models, pgcopy
+from backtestdb import analytics, models
 from backtestdb.analytics.figures import FiguresAccumulator
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
+from backtestdb.ingest import derived
+from backtestdb.ingest.validation import TradeValidator
+from backtestdb.ingest.writers import portable, postgres
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
 from backtestdb.parsing.records import Parameter, Report, ReportSummary, Trade, TradeSource
 from backtestdb.storage import FileInfo, LocalStorage, SourceFile, describe
-from backtestdb.validation import TradeValidator
 
 OnError = Literal["strict", "skip"]
 
@@ -106,7 +108,7 @@ def ingest(
             end=report.summary.testing_end if report else None,
             days_per_year=days_per_year,
         )
-        deriver = derive.Deriver(initial, figures)
+        deriver = derived.Deriver(initial, figures)
         stored = write_trades(session, backtest.id, source, validator, deriver, request, batch_size)
     if validator.error_count and request.on_error == "strict":
         raise ValidationFailed(
@@ -141,21 +143,21 @@ def write_trades(
     backtest_id: uuid.UUID,
     source: TradeSource,
     validator: TradeValidator,
-    deriver: derive.Deriver,
+    deriver: derived.Deriver,
     request: IngestRequest,
     batch_size: int,
-) -> derive.StoredTrades:
+) -> derived.StoredTrades:
     """COPY on PostgreSQL, batched executemany elsewhere; both store the same text."""
 
     def keep_going() -> bool:
         return request.on_error == "skip" or not validator.error_count
 
     if session.get_bind().dialect.name == "postgresql":
-        return pgcopy.copy_trades(
+        return postgres.copy_trades(
             session, backtest_id, source, validator, deriver,
             keep_going=keep_going, on_progress=request.on_progress,
         )  # fmt: skip
-    return bulk.insert_trades(
+    return portable.insert_trades(
         session, backtest_id, source, validator, deriver,
         keep_going=keep_going, batch_size=batch_size, on_progress=request.on_progress,
     )  # fmt: skip
@@ -267,7 +269,7 @@ def skipped(error: RowError) -> RowError:
 
 
 def apply_summary(
-    backtest: models.Backtest, stored: derive.StoredTrades, report: Report | None
+    backtest: models.Backtest, stored: derived.StoredTrades, report: Report | None
 ) -> None:
     summary = stored.summary
     for name in (

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from backtestdb import models
 from backtestdb.analytics.store import STREAM_BATCH
 from backtestdb.errors import BacktestdbError, Conflict, NotFound
-from backtestdb.maintenance_archive import read_trade_batches, verify_bundle
-from backtestdb.maintenance_bundle import (
+from backtestdb.maintenance.archive import read_trade_batches, verify_bundle
+from backtestdb.maintenance.bundle import (
     BACKTEST,
     DAILY,
     FILES,

@@ -1,8 +1,8 @@
 """One pass over the trades: per-trade columns, summary, daily rows and the metric set.
 
-`Deriver` is fed by both writers (`pgcopy` on PostgreSQL, `bulk` elsewhere) with money
-in integer cents and times as UTC text, which the COPY fast path has at hand without
-building Decimals or datetimes.
+`Deriver` is fed by both writers (`writers.postgres` on PostgreSQL, `writers.portable`
+elsewhere) with money in integer cents and times as UTC text, which the COPY fast path has
+at hand without building Decimals or datetimes.
 """
 
 from __future__ import annotations
@@ -14,14 +14,8 @@ from decimal import Decimal
 
 from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator
 from backtestdb.errors import RowError
-from backtestdb.metrics import (
-    DailyAccumulator,
-    Summary,
-    SummaryAccumulator,
-    money_text,
-    ratio_text,
-    to_cents,
-)
+from backtestdb.ingest.summary import DailyAccumulator, Summary, SummaryAccumulator
+from backtestdb.money import money_text, ratio_text, to_cents
 from backtestdb.parsing.records import Trade
 
 Progress = Callable[[int], None]
