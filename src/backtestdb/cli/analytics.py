@@ -5,39 +5,22 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from backtestdb import backtests
 from backtestdb.analytics import breakdowns, compare, export
 from backtestdb.analytics.schemas import ComparisonOut, GroupOut
 from backtestdb.analytics.summary_text import summary_text
+from backtestdb.cli.output import JsonFlag, console, errors_console, fail, print_json
 from backtestdb.db import get_engine, session_factory
 from backtestdb.errors import BacktestdbError
 from backtestdb.schemas import Reconciliation
-
-console = Console()
-errors_console = Console(stderr=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def fail(error: BacktestdbError, as_json: bool) -> None:
-    if as_json:
-        print_json({"detail": error.message, "errors": [e.as_dict() for e in error.errors]})
-    else:
-        errors_console.print(f"[bold red]Error:[/] {error.message}")
-    raise typer.Exit(1)
 
 
 def stats(
