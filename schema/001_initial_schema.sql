@@ -183,5 +183,46 @@ CREATE INDEX ix_trades_backtest_id_symbol ON trades (backtest_id, symbol, trade_
 
 UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
 
+-- Running upgrade 0004 -> 0005
+
+ALTER TABLE trades ALTER COLUMN open_time DROP NOT NULL;
+
+ALTER TABLE trades ALTER COLUMN entry_price DROP NOT NULL;
+
+ALTER TABLE trades ALTER COLUMN exit_price DROP NOT NULL;
+
+ALTER TABLE trades ALTER COLUMN commission DROP NOT NULL;
+
+ALTER TABLE trades ALTER COLUMN swap DROP NOT NULL;
+
+ALTER TABLE trades ADD COLUMN quantity_unit VARCHAR(16);
+
+CREATE TABLE trade_events (
+    backtest_id UUID NOT NULL, 
+    serial INTEGER NOT NULL, 
+    trade_number INTEGER, 
+    position_id VARCHAR(64), 
+    order_id VARCHAR(64), 
+    event VARCHAR(64) NOT NULL, 
+    time TIMESTAMP WITH TIME ZONE NOT NULL, 
+    direction VARCHAR(4), 
+    volume NUMERIC(20, 4), 
+    quantity NUMERIC(20, 4), 
+    entry_price NUMERIC(20, 8), 
+    close_price NUMERIC(20, 8), 
+    stop_loss NUMERIC(20, 8), 
+    take_profit NUMERIC(20, 8), 
+    gross_profit NUMERIC(18, 2), 
+    pips NUMERIC(20, 4), 
+    balance NUMERIC(18, 2), 
+    equity NUMERIC(18, 2), 
+    CONSTRAINT pk_trade_events PRIMARY KEY (backtest_id, serial), 
+    CONSTRAINT fk_trade_events_backtest_id_backtests FOREIGN KEY(backtest_id) REFERENCES backtests (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_trade_events_backtest_id_trade_number ON trade_events (backtest_id, trade_number);
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
+
 COMMIT;
 

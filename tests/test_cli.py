@@ -77,7 +77,7 @@ BAD_INPUTS = {
     "unknown direction": ("csv", lambda t: mutated_csv(t, 2, "Opening Direction", "Sideways"), 2, "Opening Direction"),
     "empty symbol": ("csv", lambda t: mutated_csv(t, 4, "Symbol", ""), 4, "Symbol"),
     "duplicated deal id": ("csv", lambda t: mutated_csv(t, 6, "Deal ID", "2"), 6, "Deal ID"),
-    "missing required column": ("csv", lambda t: write_rows(t / "history.csv", HEADER[:7] + HEADER[8:], [r[:7] + r[8:] for r in ROWS]), None, None),
+    "missing required column": ("csv", lambda t: write_rows(t / "history.csv", HEADER[:14] + HEADER[15:], [r[:14] + r[15:] for r in ROWS]), None, None),
     "empty file": ("csv", lambda t: _write(t / "history.csv", b""), None, None),
     "binary file": ("report", lambda t: _write(t / "report.json", bytes(range(256)) * 4), None, None),
     "truncated JSON": ("report", lambda t: _write(t / "report.json", (BASIC / "report.json").read_bytes()[:5000]), None, None),
@@ -124,11 +124,12 @@ def test_duplicate_deal_id_names_first_row(settings: Settings, tmp_path: Path) -
 
 
 def test_missing_column_lists_names_looked_for(settings: Settings, tmp_path: Path) -> None:
-    bad = write_rows(tmp_path / "h.csv", HEADER[:7] + HEADER[8:], [r[:7] + r[8:] for r in ROWS])
+    # Net is one of the four columns a trade needs (symbol, direction, closing time, net).
+    bad = write_rows(tmp_path / "h.csv", HEADER[:14] + HEADER[15:], [r[:14] + r[15:] for r in ROWS])
     code, out = invoke("ingest", "--csv", str(bad), "--initial-balance", "10000")
     assert code == 1
-    assert "Closing Price" in str(out["detail"])
-    assert "exit_price" in str(out["detail"])
+    assert "Net Profit" in str(out["detail"])
+    assert "profit" in str(out["detail"])
 
 
 def test_reingest_twice_one_backtest_force_two(settings: Settings, engine: Engine) -> None:

@@ -129,14 +129,18 @@ class Trade(Base):
     deal_id: Mapped[str | None] = mapped_column(String(64))
     symbol: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(4))
-    open_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: NULL where the file has no opening time (cTrader's default History layout); so are
+    #: the prices, the fees and deal_id when their columns are missing.
+    open_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    entry_price: Mapped[Decimal] = mapped_column(Price)
-    exit_price: Mapped[Decimal] = mapped_column(Price)
+    entry_price: Mapped[Decimal | None] = mapped_column(Price)
+    exit_price: Mapped[Decimal | None] = mapped_column(Price)
     quantity: Mapped[Decimal | None] = mapped_column(Amount)
+    #: The unit written beside the quantity ("Lots", "Indices", "Contracts"…), if any.
+    quantity_unit: Mapped[str | None] = mapped_column(String(16))
     volume: Mapped[Decimal | None] = mapped_column(Amount)
-    commission: Mapped[Decimal] = mapped_column(Money)
-    swap: Mapped[Decimal] = mapped_column(Money)
+    commission: Mapped[Decimal | None] = mapped_column(Money)
+    swap: Mapped[Decimal | None] = mapped_column(Money)
     pips: Mapped[Decimal | None] = mapped_column(Amount)
     gross_profit: Mapped[Decimal | None] = mapped_column(Money)
     #: Net profit: gross + commission + swap.
@@ -156,6 +160,40 @@ class Trade(Base):
         Index("ix_trades_backtest_id_open_time", "backtest_id", "open_time"),
         # trade_number last: a symbol filter pages by keyset without sorting.
         Index("ix_trades_backtest_id_symbol", "backtest_id", "symbol", "trade_number"),
+    )
+
+
+class TradeEvent(Base):
+    """One position event of an events.json (cTrader writes it beside each backtest)."""
+
+    __tablename__ = "trade_events"
+
+    backtest_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("backtests.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The file's `serial`: the events' order.
+    serial: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The trade this position became; NULL for a position still open at the end.
+    trade_number: Mapped[int | None] = mapped_column(Integer)
+    position_id: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    #: As written: "Create Position", "Position Modified (S/L)", "Stop Loss Hit"…
+    event: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    direction: Mapped[str | None] = mapped_column(String(4))
+    volume: Mapped[Decimal | None] = mapped_column(Amount)
+    quantity: Mapped[Decimal | None] = mapped_column(Amount)
+    entry_price: Mapped[Decimal | None] = mapped_column(Price)
+    close_price: Mapped[Decimal | None] = mapped_column(Price)
+    stop_loss: Mapped[Decimal | None] = mapped_column(Price)
+    take_profit: Mapped[Decimal | None] = mapped_column(Price)
+    gross_profit: Mapped[Decimal | None] = mapped_column(Money)
+    pips: Mapped[Decimal | None] = mapped_column(Amount)
+    balance: Mapped[Decimal | None] = mapped_column(Money)
+    equity: Mapped[Decimal | None] = mapped_column(Money)
+
+    __table_args__ = (
+        Index("ix_trade_events_backtest_id_trade_number", "backtest_id", "trade_number"),
     )
 
 

@@ -96,8 +96,8 @@ def test_stats(settings: Settings, engine: Engine, factory: sessionmaker[Session
     tables = stats["tables"]
     assert isinstance(tables, list)
     assert [(t["name"], t["rows"]) for t in tables] == [
-        ("backtests", 0), ("trades", 0), ("parameters", 0), ("daily_summary", 0),
-        ("ingestion_jobs", 6)]  # fmt: skip
+        ("backtests", 0), ("trades", 0), ("trade_events", 0), ("parameters", 0),
+        ("daily_summary", 0), ("ingestion_jobs", 6)]  # fmt: skip
     assert stats["backend"] == engine.dialect.name
     if engine.dialect.name == "postgresql":
         assert isinstance(stats["database_bytes"], int)

@@ -30,9 +30,9 @@ from backtestdb.models import Backtest, Trade
 
 TRADE_COLUMNS: tuple[str, ...] = (
     "trade_number", "deal_id", "symbol", "direction", "open_time", "close_time",
-    "entry_price", "exit_price", "quantity", "volume", "commission", "swap", "pips",
-    "gross_profit", "profit", "balance_after", "drawdown", "drawdown_percent", "label",
-    "comment",
+    "entry_price", "exit_price", "quantity", "quantity_unit", "volume", "commission", "swap",
+    "pips", "gross_profit", "profit", "balance_after", "drawdown", "drawdown_percent",
+    "label", "comment",
 )  # fmt: skip
 BACKTEST_COLUMNS: tuple[str, ...] = (
     "id", "name", "symbol", "period", "testing_start", "testing_end",
@@ -55,6 +55,7 @@ def trade_schema() -> Any:
             ("trade_number", pa.int32()), ("deal_id", pa.string()), ("symbol", pa.string()),
             ("direction", pa.string()), ("open_time", time), ("close_time", time),
             ("entry_price", price), ("exit_price", price), ("quantity", amount),
+            ("quantity_unit", pa.string()),
             ("volume", amount), ("commission", money), ("swap", money), ("pips", amount),
             ("gross_profit", money), ("profit", money), ("balance_after", money),
             ("drawdown", money), ("drawdown_percent", pa.decimal128(9, 4)),

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from backtestdb.analytics.returns import ReturnFigures, ReturnsAccumulator
 from backtestdb.analytics.sides import SideAccumulator, SideFigures, ratio
-from backtestdb.money import BASIS, CENT, from_cents, percent, to_cents
+from backtestdb.money import BASIS, CENT, ZERO, from_cents, percent, to_cents
 
 __all__ = [
     "CentsRow", "Figures", "FiguresAccumulator", "SideFigures", "TradeRow", "compute", "ratio",
@@ -33,10 +33,12 @@ class TradeRow(NamedTuple):
     """What the figures need of one trade (money as stored: Decimal, 2 dp)."""
 
     close_time: datetime
-    open_time: datetime
+    #: None where the file has no opening time (no holding time then); fees None when
+    #: the file has no such column (they count as 0).
+    open_time: datetime | None
     profit: Decimal
-    commission: Decimal
-    swap: Decimal
+    commission: Decimal | None
+    swap: Decimal | None
     direction: str
     symbol: str
 
@@ -45,7 +47,7 @@ class CentsRow(NamedTuple):
     """The same with money in integer cents: what the ingest pass has at hand."""
 
     close_time: datetime
-    open_time: datetime
+    open_time: datetime | None
     profit: int
     commission: int
     swap: int
@@ -53,10 +55,11 @@ class CentsRow(NamedTuple):
     symbol: str
 
 
-def tie_key(row: CentsRow | TradeRow) -> tuple[datetime, str, str, object, object, object]:
+def tie_key(row: CentsRow | TradeRow) -> tuple[object, ...]:
     """The canonical order of trades closing at the same instant (money compares alike in
-    cents and in Decimals)."""
-    return (row.open_time, row.symbol, row.direction, row.profit, row.commission, row.swap)
+    cents and in Decimals; a missing opening time sorts first, missing fees as 0)."""
+    opened = (0, row.open_time) if row.open_time is not None else (-1, row.close_time)
+    return (opened, row.symbol, row.direction, row.profit, row.commission or 0, row.swap or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +116,10 @@ class FiguresAccumulator:
         self.symbols: set[str] = set()
         self.ties: list[CentsRow] = []
         self.first_open: datetime | None = None
+        self.first_close: datetime | None = None
         self.last_close: datetime | None = None
         self.holding = timedelta(0)
+        self.held = 0  # trades with an opening time, which the holding time averages over
         self.peak_time: datetime | None = start
         self.underwater = False
         self.max_drawdown = 0
@@ -128,8 +133,9 @@ class FiguresAccumulator:
     def add(self, row: TradeRow) -> None:
         self.add_cents(
             CentsRow(
-                row.close_time, row.open_time, to_cents(row.profit), to_cents(row.commission),
-                to_cents(row.swap), row.direction, row.symbol,
+                row.close_time, row.open_time, to_cents(row.profit),
+                to_cents(row.commission or ZERO), to_cents(row.swap or ZERO), row.direction,
+                row.symbol,
             )
         )  # fmt: skip
 
@@ -150,11 +156,15 @@ class FiguresAccumulator:
         self.sides["all"].add(profit, commission, swap)
         self.sides["buy" if row.direction == "buy" else "sell"].add(profit, commission, swap)
         self.symbols.add(row.symbol)
-        self.holding += row.close_time - row.open_time
-        if self.first_open is None or row.open_time < self.first_open:
-            self.first_open = row.open_time
+        opened = row.open_time
+        if opened is not None:
+            self.held += 1
+            self.holding += row.close_time - opened
+            if self.first_open is None or opened < self.first_open:
+                self.first_open = opened
         if self.peak_time is None:
-            self.peak_time = self.start or row.open_time
+            self.peak_time = self.start or opened or row.close_time
+        self.first_close = self.first_close or when
         self.last_close = when
         self.balance += profit
         self.returns.add(when, profit, self.balance)
@@ -188,7 +198,7 @@ class FiguresAccumulator:
         self._flush()
         if self.underwater:
             self._episode_ends(None)
-        start, end = self.start or self.first_open, self.period_end
+        start, end = self.start or self.first_open or self.first_close, self.period_end
         seconds = Decimal((end - start).total_seconds()) if start and end else Decimal(0)
         days = max(seconds, Decimal(0)) / DAY
         everything = self.sides["all"].result()
@@ -218,7 +228,7 @@ class FiguresAccumulator:
             recovery_factor=ratio(self.balance - self.initial, self.max_drawdown, BASIS)
             if self.max_drawdown
             else None,
-            average_holding_hours=ratio(holding, total, CENT) if total else None,
+            average_holding_hours=ratio(holding, self.held, CENT) if self.held else None,
             trades_per_day=ratio(total, max(days, Decimal(1)), BASIS) if total else None,
             returns=self.returns.result(days, drawdown.max_percent),
             symbols=sorted(self.symbols),

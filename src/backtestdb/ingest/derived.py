@@ -99,7 +99,7 @@ class Deriver:
         row: int,
         symbol: str,
         direction: str,
-        open_utc: str,
+        open_utc: str | None,
         close_utc: str,
         profit: int,
         commission: int,
@@ -113,7 +113,8 @@ class Deriver:
             self.out_of_order_row = row
             self.figures = None  # it needs close-time order; computed afterwards instead
         if self.figures is not None:
-            closed, opened = parse_utc_text(close_utc), parse_utc_text(open_utc)
+            closed = parse_utc_text(close_utc)
+            opened = parse_utc_text(open_utc) if open_utc is not None else None
             self.figures.add_cents(
                 CentsRow(closed, opened, profit, commission, swap, direction, symbol)
             )
@@ -121,7 +122,7 @@ class Deriver:
         balance_after, drawdown = accumulator.add(profit, commission, swap)
         self.daily.add(close_utc[:10], profit, balance_after)
         self.symbols.add(symbol)
-        if open_utc < self.first_open:
+        if open_utc is not None and open_utc < self.first_open:
             self.first_open = open_utc
         if balance is not None and balance != balance_after and self.balance_mismatch is None:
             self.balance_mismatch = (row, money_text(balance), money_text(balance_after))
@@ -133,11 +134,11 @@ class Deriver:
             trade.row,
             trade.symbol,
             trade.direction,
-            utc_text(trade.open_time),
+            None if trade.open_time is None else utc_text(trade.open_time),
             utc_text(trade.close_time),
             to_cents(trade.profit),
-            to_cents(trade.commission),
-            to_cents(trade.swap),
+            to_cents(trade.commission) if trade.commission is not None else 0,
+            to_cents(trade.swap) if trade.swap is not None else 0,
             balance,
         )
 
@@ -146,7 +147,7 @@ class Deriver:
             summary=self.accumulator.summary(),
             daily=self.daily,
             symbols=self.symbols,
-            first_open=parse_utc_text(self.first_open) if self.last_close else None,
+            first_open=parse_utc_text(self.first_open) if self.first_open != "~" else None,
             last_close=parse_utc_text(self.last_close) if self.last_close else None,
             balance_mismatch=self.balance_mismatch,
             out_of_order_row=self.out_of_order_row,

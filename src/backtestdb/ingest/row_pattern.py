@@ -145,7 +145,7 @@ class CsvFastPath:
             deal_id or None, symbol, direction, open_utc, close_utc, entry, exit_,
             quantity or None, volume or None, commission or "0", swap or "0", pips or None,
             gross or None, profit, money_text(balance_after), money_text(drawdown),
-            drawdown_percent, label or None, comment or None, None,
+            drawdown_percent, label or None, comment or None, None, None,
         )  # fmt: skip
 
 

@@ -28,11 +28,12 @@ def trade_fields(trade: Trade, deriver: Deriver) -> Fields:
     extra = json.dumps(trade.extra, ensure_ascii=False) if trade.extra else None
     return (
         trade.deal_id, trade.symbol, trade.direction,
-        utc_text(trade.open_time), utc_text(trade.close_time),
-        str(trade.entry_price), str(trade.exit_price), text(trade.quantity), text(trade.volume),
-        str(trade.commission), str(trade.swap), text(trade.pips), text(trade.gross_profit),
-        str(trade.profit), money_text(balance_after), money_text(drawdown), drawdown_percent,
-        trade.label, trade.comment, extra,
+        None if trade.open_time is None else utc_text(trade.open_time),
+        utc_text(trade.close_time), text(trade.entry_price), text(trade.exit_price),
+        text(trade.quantity), text(trade.volume), text(trade.commission), text(trade.swap),
+        text(trade.pips), text(trade.gross_profit), str(trade.profit),
+        money_text(balance_after), money_text(drawdown), drawdown_percent,
+        trade.label, trade.comment, extra, trade.quantity_unit,
     )  # fmt: skip
 
 

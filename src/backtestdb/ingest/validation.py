@@ -81,11 +81,9 @@ def _text(value: Scalar) -> str | None:
 
 
 _NUMBER_FIELDS: Final = (*PRICE_FIELDS, *SIZE_FIELDS, "pips", *MONEY_FIELDS)
-_REQUIRED_TEXT: Final = ("symbol", "direction", "open_time", "close_time")
-
-
-def _or_zero(number: Decimal | None) -> Decimal:
-    return Decimal(0) if number is None else number
+_REQUIRED_TEXT: Final = ("symbol", "direction", "close_time")
+#: Needed in every row when the file has their column at all (a file may leave it out).
+_REQUIRED_IF_PRESENT: Final = ("open_time", "entry_price", "exit_price")
 
 
 def _is_blank(value: Scalar) -> bool:
@@ -107,6 +105,14 @@ class TradeValidator:
         self._deal_ids = DealIds()
         self._open_offset = source.utc_offsets.get("open_time", timedelta(0))
         self._close_offset = source.utc_offsets.get("close_time", timedelta(0))
+        present = [name for name in _REQUIRED_IF_PRESENT if name in source.columns]
+        self._required_text = (*_REQUIRED_TEXT, *(n for n in present if n == "open_time"))
+        self._required_numbers = frozenset((*REQUIRED_TRADE_FIELDS, *present))
+        #: A fee left out of a row is 0, unless a CSV has no such column: then it is
+        #: unknown (NULL). Report items may omit a key that other items have.
+        self._zero_fees = {
+            name: name in source.columns or not source.header for name in ("commission", "swap")
+        }
 
     def __iter__(self) -> Iterator[Trade]:
         for raw in self.source.rows:
@@ -133,7 +139,7 @@ class TradeValidator:
         """Check one row; return the trade, or None after recording its errors."""
         errors_before = self.error_count
         fields = raw.fields
-        for name in _REQUIRED_TEXT:
+        for name in self._required_text:
             if _is_blank(fields.get(name)):
                 self._error(raw, name, "missing value")
 
@@ -171,7 +177,7 @@ class TradeValidator:
             value = fields.get(name)
             numbers[name] = None
             if value is None or value == "":  # whitespace-only text fails in to_decimal
-                if name in REQUIRED_TRADE_FIELDS:
+                if name in self._required_numbers:
                     self._error(raw, name, "missing value")
                 continue
             try:
@@ -192,10 +198,7 @@ class TradeValidator:
             self.error_count > errors_before
             or symbol is None
             or direction is None
-            or open_time is None
             or close_time is None
-            or entry is None
-            or exit_ is None
             or profit is None
         ):
             return None
@@ -211,8 +214,8 @@ class TradeValidator:
             exit_price=exit_,
             quantity=numbers["quantity"],
             volume=numbers["volume"],
-            commission=_or_zero(numbers["commission"]),
-            swap=_or_zero(numbers["swap"]),
+            commission=self._fee(numbers, "commission"),
+            swap=self._fee(numbers, "swap"),
             pips=numbers["pips"],
             gross_profit=numbers["gross_profit"],
             profit=profit,
@@ -221,6 +224,10 @@ class TradeValidator:
             comment=None if _is_blank(comment) else str(comment),
             extra=raw.extra,
         )
+
+    def _fee(self, numbers: dict[str, Decimal | None], name: str) -> Decimal | None:
+        number = numbers[name]
+        return Decimal(0) if number is None and self._zero_fees[name] else number
 
     def first_row_of(self, deal_key: int | str, row: int) -> int:
         """The row where this deal id was first seen (recording `row` if it is new)."""

@@ -18,8 +18,8 @@ from backtestdb.models import utcnow
 #: Jobs in these states are done; pending/running ones are never cleaned.
 FINISHED_STATUSES = ("completed", "failed")
 #: Every table backtestdb owns, parents first (the order `stats` prints them in).
-TABLES = (models.Backtest, models.Trade, models.Parameter, models.DailySummary,
-          models.IngestionJob)  # fmt: skip
+TABLES = (models.Backtest, models.Trade, models.TradeEvent, models.Parameter,
+          models.DailySummary, models.IngestionJob)  # fmt: skip
 
 
 def _old_finished_jobs(cutoff: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

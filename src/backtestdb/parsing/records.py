@@ -40,15 +40,9 @@ TRADE_FIELDS: tuple[str, ...] = (
     "label",
     "comment",
 )
-REQUIRED_TRADE_FIELDS: tuple[str, ...] = (
-    "symbol",
-    "direction",
-    "open_time",
-    "close_time",
-    "entry_price",
-    "exit_price",
-    "profit",
-)
+#: What a trade cannot do without; every other field may be missing from a file (cTrader's
+#: default History layout has no opening time, no deal id and no fees).
+REQUIRED_TRADE_FIELDS: tuple[str, ...] = ("symbol", "direction", "close_time", "profit")
 
 
 @dataclass(slots=True)
@@ -125,20 +119,22 @@ class Trade:
     deal_id: str | None
     symbol: str
     direction: Direction
-    open_time: datetime
+    open_time: datetime | None
     close_time: datetime
-    entry_price: Decimal
-    exit_price: Decimal
+    entry_price: Decimal | None
+    exit_price: Decimal | None
     quantity: Decimal | None
     volume: Decimal | None
-    commission: Decimal
-    swap: Decimal
+    commission: Decimal | None
+    swap: Decimal | None
     pips: Decimal | None
     gross_profit: Decimal | None
     profit: Decimal
     balance: Decimal | None
     label: str | None
     comment: str | None
+    #: The unit written beside the quantity ("13.8 Lots" -> "Lots"), if any.
+    quantity_unit: str | None = None
     extra: dict[str, Scalar] = field(default_factory=dict)
 
 

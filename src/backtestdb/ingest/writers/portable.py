@@ -18,13 +18,15 @@ from backtestdb.parsing.records import TradeSource
 INSERT = (
     "INSERT INTO trades (backtest_id, trade_number, deal_id, symbol, direction, open_time, "
     "close_time, entry_price, exit_price, quantity, volume, commission, swap, pips, "
-    "gross_profit, profit, balance_after, drawdown, drawdown_percent, label, comment, extra) "
-    "VALUES (" + ", ".join(["?"] * 22) + ")"
+    "gross_profit, profit, balance_after, drawdown, drawdown_percent, label, comment, extra, "
+    "quantity_unit) VALUES (" + ", ".join(["?"] * 23) + ")"
 )
 
 
-def sqlite_time(utc: str) -> str:
+def sqlite_time(utc: str | None) -> str | None:
     """SQLAlchemy keeps SQLite datetimes as text with six fractional digits."""
+    if utc is None:
+        return None
     return utc if len(utc) == 26 else utc + "000"
 
 
@@ -55,7 +57,7 @@ def insert_trades(
         if not keep_going():
             batch.clear()
             continue
-        opened, closed = sqlite_time(fields[3] or ""), sqlite_time(fields[4] or "")
+        opened, closed = sqlite_time(fields[3]), sqlite_time(fields[4])
         batch.append((key, number, *fields[:3], opened, closed, *fields[5:]))
         if len(batch) >= batch_size:
             cursor.executemany(INSERT, batch)

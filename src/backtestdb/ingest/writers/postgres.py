@@ -21,7 +21,7 @@ from backtestdb.parsing.records import TradeSource
 COLUMNS = (
     "backtest_id, trade_number, deal_id, symbol, direction, open_time, close_time, "
     "entry_price, exit_price, quantity, volume, commission, swap, pips, gross_profit, profit, "
-    "balance_after, drawdown, drawdown_percent, label, comment, extra"
+    "balance_after, drawdown, drawdown_percent, label, comment, extra, quantity_unit"
 )
 FLUSH_LINES = 2000
 NULL = "\\N"
@@ -43,13 +43,18 @@ def copy_line(prefix: str, number: int, fields: Fields) -> str:
     columns can hold a tab or a backslash: numbers and times are checked text."""
     (deal_id, symbol, direction, opened, closed, entry, exit_, quantity, volume, commission,
      swap, pips, gross, profit, balance, drawdown, drawdown_percent, label, comment,
-     extra) = fields  # fmt: skip
+     extra, unit) = fields  # fmt: skip
     return (
-        f"{prefix}{number}\t{text(deal_id)}\t{text(symbol)}\t{direction}\t{opened}+00"
-        f"\t{closed}+00\t{entry}\t{exit_}\t{quantity or NULL}\t{volume or NULL}\t{commission}"
-        f"\t{swap}\t{pips or NULL}\t{gross or NULL}\t{profit}\t{balance}\t{drawdown}"
-        f"\t{drawdown_percent}\t{text(label)}\t{text(comment)}\t{text(extra)}\n"
+        f"{prefix}{number}\t{text(deal_id)}\t{text(symbol)}\t{direction}\t{time(opened)}"
+        f"\t{closed}+00\t{entry or NULL}\t{exit_ or NULL}\t{quantity or NULL}\t{volume or NULL}"
+        f"\t{commission or NULL}\t{swap or NULL}\t{pips or NULL}\t{gross or NULL}\t{profit}"
+        f"\t{balance}\t{drawdown}\t{drawdown_percent}\t{text(label)}\t{text(comment)}"
+        f"\t{text(extra)}\t{text(unit)}\n"
     )
+
+
+def time(utc: str | None) -> str:
+    return NULL if utc is None else utc + "+00"
 
 
 def text(value: str | None) -> str:
