@@ -57,8 +57,12 @@ def history(trades: int) -> Path:
     WORK.mkdir(exist_ok=True)
     path = WORK / f"history_{trades}.csv"
     if not path.exists():
-        with path.open("w", newline="") as out:
+        # Written aside and renamed: a run stopped half-way leaves no truncated file that
+        # a later run would take for the whole one.
+        partial = path.with_suffix(".partial")
+        with partial.open("w", newline="") as out:
             write_history(out, trades)
+        partial.replace(path)
     return path
 
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from bench.generate import write_history
+from bench.generate import write_history, write_layout
+from bench.layouts import Forms
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -175,3 +176,29 @@ def test_million_style_sum_matches_last_balance(
     assert total == Decimal(final - 1_000_000) / 100
     assert backtest.initial_balance == Decimal("10000.00")
     assert backtest.ending_balance == Decimal(final) / 100
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        Forms(empty_dash=True, quantity_unit="Lots"),
+        Forms(thousands="comma", id_prefix=True),
+        Forms(time_format="month", thousands="nbsp", tz_offset=3),
+        Forms(filtered=True, quantity_unit="Indices"),
+    ],
+    ids=["dash-lots", "thousands-comma-ids", "month-nbsp-utc3", "filtered-indices"],
+)
+def test_real_value_forms_store_the_same_rows_both_ways(
+    factory: sessionmaker[Session], settings: Settings, engine: Engine, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, forms: Forms,
+) -> None:  # fmt: skip
+    """The full layout in the value forms real exports use: whatever the row pattern does
+    not take goes to the validator, and both store the same rows."""
+    path = tmp_path / "history.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        totals = write_layout(out, "full", 300, 9, forms=forms)
+    fast, slow = ingest_both_ways(
+        factory, settings, engine, path, monkeypatch, initial_balance=Decimal(10000)
+    )
+    assert len(fast) == totals.trades
+    assert fast == slow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from backtestdb.errors import InputError
+from backtestdb.errors import InputError, RowError
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.parsing import parse_history_csv
 from backtestdb.parsing.records import Trade
@@ -236,12 +236,20 @@ def test_undecodable_start_is_not_text() -> None:
     assert "not a text CSV file" in input_error(b"Sym\xe9bole,Dur\xe9e\n1,2\n").message
 
 
+def row_errors(data: bytes, file: str = "history.csv") -> tuple[list[Trade], list[RowError]]:
+    validator = TradeValidator(parse_history_csv(io.BytesIO(data), file))
+    return list(validator), validator.errors
+
+
 def test_row_with_wrong_number_of_cells_names_the_row() -> None:
+    # One bad row among good ones: a row error, and the rows after it are still read.
     lines = BASIC_CSV.split(b"\n")
     data = b"\n".join([*lines[:3], lines[3] + b",extra,cells", *lines[4:6]])
-    error = input_error(data)
-    assert error.errors[0].row == 3
-    assert error.errors[0].message == "row has 20 cells but the header has 18"
+    trades, errors = row_errors(data)
+    assert [(e.row, e.column, e.message) for e in errors] == [
+        (3, None, "row has 20 cells but the header has 18 (an unquoted separator in a cell?)")
+    ]
+    assert [t.row for t in trades] == [1, 2, 4, 5]
 
 
 def test_trailing_separator_is_tolerated() -> None:
@@ -260,9 +268,11 @@ def test_invalid_utf8_in_a_later_row_names_the_row() -> None:
 
 def test_unterminated_quote_is_an_error() -> None:
     data = f'{HEADER}\n1,EURUSD,Buy,a,b,1,2,"3\n'.encode()
-    error = input_error(data)
-    assert error.errors[0].row == 1
-    assert "malformed CSV" in error.errors[0].message
+    trades, errors = row_errors(data)
+    assert trades == []
+    assert [(e.row, e.message) for e in errors] == [
+        (1, "row has 1 cells but the header has 8 (a truncated line?)")
+    ]
 
 
 def test_missing_required_column_lists_names_looked_for() -> None:
@@ -270,5 +280,9 @@ def test_missing_required_column_lists_names_looked_for() -> None:
     error = input_error(data)
     assert str(error) == (
         "history.csv: required column 'close_time' not found "
-        "(looked for: Closing Time, Close Time, Exit Time)"
+        "(looked for: Closing Time, Close Time, Exit Time). "
+        "Closest layout: account statement (Deals section). "
+        "Columns found: Deal ID, Symbol, Opening Direction, Opening Time, Entry Price, "
+        "Closing Price, Net. Missing for that layout: Closing Time (UTC+8), Closing Quantity, "
+        "Commissions, Pips, Balance USD"
     )

@@ -77,7 +77,11 @@ def check_row_error(error: RowError, file: str) -> None:
 
 def check_trade(trade: Trade, file: str) -> None:
     where = f"{file} row {trade.row}"
-    if not isinstance(trade.open_time, datetime) or trade.open_time.tzinfo is None:
+    # The opening time, the prices and the fees may be missing (a file without their
+    # column); when there, they must be storable.
+    if trade.open_time is not None and (
+        not isinstance(trade.open_time, datetime) or trade.open_time.tzinfo is None
+    ):
         raise BrokenPromise(f"{where}: open_time not an aware datetime")
     if not isinstance(trade.close_time, datetime) or trade.close_time.tzinfo is None:
         raise BrokenPromise(f"{where}: close_time not an aware datetime")
@@ -85,8 +89,12 @@ def check_trade(trade: Trade, file: str) -> None:
         raise BrokenPromise(f"{where}: direction {trade.direction!r}")
     for name in ("entry_price", "exit_price", "commission", "swap", "profit"):
         value = getattr(trade, name)
+        if value is None and name != "profit":
+            continue
         if not isinstance(value, Decimal) or not value.is_finite():
             raise BrokenPromise(f"{where}: {name} = {value!r}")
+    if trade.quantity_unit is not None:
+        storable_text(trade.quantity_unit, 16, f"{where} quantity_unit")
     for name, limit in TRADE_TEXT.items():
         value = getattr(trade, name)
         if value is not None:

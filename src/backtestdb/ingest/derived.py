@@ -43,8 +43,9 @@ class StoredTrades:
             found.append(
                 RowError(
                     file,
-                    f"Balance column says {written} but the trades add up to {computed}; "
-                    "balance_after uses the computed figure",
+                    f"the Balance column does not chain from this row on: it says {written} "
+                    f"but the trades add up to {computed} (a filtered export, or rows left "
+                    "out?); balance_after uses the running sum of Net",
                     row=row,
                     column="Balance",
                     value=written,

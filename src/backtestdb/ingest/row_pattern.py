@@ -20,7 +20,7 @@ from backtestdb.ingest.derived import Deriver
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.money import money_text
 from backtestdb.parsing.fields import DIRECTION_ALIASES
-from backtestdb.parsing.records import TradeSource
+from backtestdb.parsing.records import EMPTY_MARKS, TradeSource
 
 # Bounds and decimal places as `validation` enforces them; {S} is the separator.
 _PRICE = r"(?=[^{S}]*[1-9])\d{{1,11}}(?:\.\d{{1,8}})?"
@@ -150,9 +150,9 @@ class CsvFastPath:
 
 
 def _plain(label: str, comment: str) -> bool:
-    """Text the validator would store unchanged: no spaces at either end."""
+    """Text the validator would store unchanged: no spaces at either end, no "—"."""
     for text in (label, comment):
-        if text and (text[0].isspace() or text[-1].isspace()):
+        if text and (text[0].isspace() or text[-1].isspace() or text in EMPTY_MARKS):
             return False
     return True
 

@@ -21,7 +21,14 @@ from backtestdb.parsing.records import (
     Trade,
     TradeSource,
 )
-from backtestdb.parsing.values import MAX_YEAR, MIN_YEAR, to_decimal, to_direction, to_utc
+from backtestdb.parsing.values import (
+    MAX_YEAR,
+    MIN_YEAR,
+    split_unit,
+    to_decimal,
+    to_direction,
+    to_utc,
+)
 
 #: Decimal places a number may have, by field (the database column's scale): more is refused
 #: rather than silently rounded. Money is stored as given (the platform rounds it already).
@@ -121,22 +128,26 @@ class TradeValidator:
                 self.valid_count += 1
                 yield trade
 
-    def _error(self, raw: RawTrade, name: str, message: str) -> None:
+    def _error(self, raw: RawTrade, name: str | None, message: str) -> None:
+        """Record one error; `name` None for a row that cannot be read at all."""
         self.error_count += 1
         if len(self.errors) < self.max_errors:
-            value = raw.fields.get(name)
+            value = raw.fields.get(name) if name is not None else None
             self.errors.append(
                 RowError(
                     file=self.source.file,
                     message=message,
                     row=raw.row,
-                    column=self.source.columns.get(name, name),
+                    column=None if name is None else self.source.columns.get(name, name),
                     value=None if value is None else str(value),
                 )
             )
 
     def validate(self, raw: RawTrade) -> Trade | None:
         """Check one row; return the trade, or None after recording its errors."""
+        if raw.problem is not None:
+            self._error(raw, None, raw.problem)
+            return None
         errors_before = self.error_count
         fields = raw.fields
         for name in self._required_text:
@@ -172,10 +183,13 @@ class TradeValidator:
             self._error(raw, "close_time", "close time is before open time")
 
         numbers: dict[str, Decimal | None] = {}
+        units: dict[str, str | None] = {}
         comma = self.source.decimal_comma
         for name in _NUMBER_FIELDS:
             value = fields.get(name)
             numbers[name] = None
+            if name in SIZE_FIELDS:
+                value, units[name] = split_unit(value)
             if value is None or value == "":  # whitespace-only text fails in to_decimal
                 if name in self._required_numbers:
                     self._error(raw, name, "missing value")
@@ -222,6 +236,7 @@ class TradeValidator:
             balance=numbers["balance"],
             label=label,
             comment=None if _is_blank(comment) else str(comment),
+            quantity_unit=units.get("quantity") or units.get("volume"),
             extra=raw.extra,
         )
 

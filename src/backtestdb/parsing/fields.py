@@ -2,7 +2,7 @@
 
 cTrader has renamed columns and keys between versions and users edit CSV headers, so every
 format lists all the spellings we accept and matching ignores case, punctuation, a time-zone
-suffix such as "(UTC+4)" and a trailing currency code such as " USD".
+suffix such as "(UTC+4)" and a trailing currency code or symbol such as " USD" or " €".
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from backtestdb.errors import InputError
@@ -48,7 +49,7 @@ CSV_FIELDS: dict[str, tuple[str, ...]] = {
     "exit_price": ("Closing Price", "Close Price", "Exit Price"),
     "quantity": ("Closing Quantity", "Quantity", "Lots"),
     "volume": ("Closing Volume", "Volume"),
-    "commission": ("Commissions", "Commission"),
+    "commission": ("Commissions", "Commission", "Broker commission"),
     "swap": ("Swap", "Swaps"),
     "pips": ("Pips",),
     "gross_profit": ("Gross", "Gross Profit"),
@@ -121,16 +122,29 @@ CURRENCY_CODES: frozenset[str] = frozenset(
 
 _PAREN_SUFFIX = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 _CURRENCY_SUFFIX = re.compile(r"[\s,]+([A-Za-z]{3})\s*$")
+# A trailing currency symbol, maybe with a letter or two before it ("Net €", "Net US$").
+_SYMBOL_SUFFIX = re.compile(r"\s+[A-Za-z]{0,2}(\S)\s*$")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
 
+def _is_currency_symbol(char: str) -> bool:
+    return unicodedata.category(char) == "Sc"
+
+
 def normalize_name(name: str) -> str:
-    """Reduce a column/key name to the form it is matched by ("Net (USD)" -> "net")."""
+    """Reduce a column/key name to the form it is matched by ("Net (USD)" -> "net").
+
+    A currency inside a name stays a word of it: "Closing € Volume" (money) must not
+    become "Closing Volume" (units)."""
     text = name.strip().lstrip("\ufeff")
     text = _PAREN_SUFFIX.sub("", text)
     match = _CURRENCY_SUFFIX.search(text)
-    if match and match.start() > 0 and match.group(1).upper() in CURRENCY_CODES:
+    if not (match and match.start() > 0 and match.group(1).upper() in CURRENCY_CODES):
+        match = _SYMBOL_SUFFIX.search(text)
+        match = match if match and _is_currency_symbol(match.group(1)) else None
+    if match is not None:
         text = text[: match.start()]
+    text = "".join(" ccy " if _is_currency_symbol(c) else c for c in text)
     return _NON_ALNUM.sub("", text.casefold())
 
 
@@ -154,15 +168,17 @@ def missing_required(
     *,
     kind: str,
     where: str = "",
+    hint: Callable[[], str] | None = None,
 ) -> None:
-    """Raise for the first required field that has no column, listing the names tried."""
-    for canonical in REQUIRED_TRADE_FIELDS:
-        if canonical not in columns:
-            looked_for = ", ".join(table[canonical])
-            raise InputError(
-                file,
-                f"required {kind} {canonical!r} not found{where} (looked for: {looked_for})",
-            )
+    """Raise when a required field has no column, naming each one and the names tried."""
+    missing = [canonical for canonical in REQUIRED_TRADE_FIELDS if canonical not in columns]
+    if not missing:
+        return
+    described = [
+        f"{name!r} not found{where} (looked for: {', '.join(table[name])})" for name in missing
+    ]
+    more = f". {hint()}" if hint is not None else ""
+    raise InputError(file, f"required {kind} " + f"; required {kind} ".join(described) + more)
 
 
 def map_names(names: Sequence[str], lookup: Mapping[str, str]) -> tuple[dict[str, int], list[int]]:

@@ -2,222 +2,230 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from itertools import chain
+from itertools import chain, islice
 from typing import BinaryIO
 
 from backtestdb.errors import InputError
-from backtestdb.parsing.fields import CSV_FIELDS, CSV_LOOKUP, map_names, missing_required
-from backtestdb.parsing.records import RawTrade, Record, TradeSource
-
-_HEAD_SIZE = 64 * 1024
-_SEPARATORS = (",", ";", "\t")
-_TZ_SUFFIX = re.compile(
-    r"\(\s*(?:UTC|GMT)\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?\s*\)", re.IGNORECASE
+from backtestdb.parsing.csv_text import (
+    BAD_BYTES,
+    BoundedLines,
+    CsvLimits,
+    Prefixed,
+    detect_encoding,
+    read_head,
+    sniff_separator,
+    utc_offset,
 )
-# Invalid bytes are decoded as lone surrogates (surrogateescape) so the row holding them can
-# be named; a strict decoder fails a whole read-ahead chunk early, at an unknown row.
-_BAD_BYTES = re.compile("[\udc80-\udcff]")
+from backtestdb.parsing.fields import (
+    CSV_FIELDS,
+    CSV_LOOKUP,
+    map_names,
+    missing_required,
+    normalize_name,
+)
+from backtestdb.parsing.layouts import closest_layout
+from backtestdb.parsing.number_style import NUMERIC_FIELDS, Sample, uses_decimal_comma
+from backtestdb.parsing.records import REQUIRED_TRADE_FIELDS, Record, TradeSource
+
 # Per row: NUL too, which only the first 64 KiB are checked for (PostgreSQL refuses it).
 _BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
-_DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
+#: Rows read ahead to tell the file's decimal mark (`number_style`).
+_STYLE_ROWS = 200
+DEFAULT_LIMITS = CsvLimits()
 
 
-class _Prefixed(io.RawIOBase):
-    """`head` followed by the rest of `stream`, so sniffing needs no seekable input.
+def parse_history_csv(
+    stream: BinaryIO, file: str, limits: CsvLimits = DEFAULT_LIMITS
+) -> TradeSource:
+    """Read the header now (so column errors surface at once) and the rows lazily.
 
-    Closing it leaves `stream` open: the caller owns it.
+    Any of cTrader's History layouts, with any subset of columns in any order; in an
+    account statement only the Deals section is read (the section title above a header
+    marks one). Every line is read with a bound (`limits`), so no line is held whole
+    past it.
     """
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        super().__init__()
-        self._head = memoryview(head)
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            count = min(len(buffer), len(self._head))
-            buffer[:count] = self._head[:count]
-            self._head = self._head[count:]
-            return count
-        chunk = self._stream.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
-def _read_head(stream: BinaryIO) -> bytes:
-    head = b""
-    while len(head) < _HEAD_SIZE:
-        chunk = stream.read(_HEAD_SIZE - len(head))
-        if not chunk:
-            break
-        head += chunk
-    return head
-
-
-def _detect_encoding(head: bytes, file: str) -> tuple[str, str]:
-    """Return (codec, decoded head) or raise if the file is not text."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0 and head[2] != 0:
-        encoding = "utf-16-le"  # Excel "Unicode text" without a BOM
-    else:
-        encoding = "utf-8-sig"
-        if b"\x00" in head:
-            raise InputError(file, "not a text CSV file (binary content)")
-    errors = "surrogateescape" if encoding == "utf-8-sig" else "strict"
-    decoder = codecs.getincrementaldecoder(encoding)(errors)
-    try:
-        text = decoder.decode(head, final=len(head) < _HEAD_SIZE)
-    except UnicodeDecodeError as exc:
-        raise InputError(file, f"not a text CSV file (not {encoding} text)") from exc
-    if "\x00" in text:
-        raise InputError(file, "not a text CSV file (binary content)")
-    # A stray bad byte in a later row is reported with its row; bad bytes in the header or
-    # many of them mean the file is not UTF-8 text at all.
-    bad = len(_BAD_BYTES.findall(text))
-    header_end = text.find("\n")
-    if bad and (
-        bad * 100 > len(text) or _BAD_BYTES.search(text[: header_end if header_end >= 0 else None])
-    ):
-        raise InputError(file, "not a text CSV file (not UTF-8 or UTF-16 text)")
-    return encoding, text
-
-
-def _sniff_separator(text: str) -> str:
-    """Pick the separator that splits the header line most (quotes ignored)."""
-    for line in text.splitlines():
-        if line.strip():
-            unquoted = re.sub(r'"[^"]*"', "", line)
-            counts = {sep: unquoted.count(sep) for sep in _SEPARATORS}
-            best = max(_SEPARATORS, key=lambda sep: counts[sep])
-            return best if counts[best] else ","
-    return ","
-
-
-def _utc_offset(header: str) -> timedelta | None:
-    match = _TZ_SUFFIX.search(header)
-    if match is None:
-        return None
-    sign, hours, minutes = match.groups()
-    if sign is None:
-        return timedelta(0)
-    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
-    return -offset if sign == "-" else offset
-
-
-def parse_history_csv(stream: BinaryIO, file: str) -> TradeSource:
-    """Read the header now (so column errors surface at once) and the rows lazily."""
-    head = _read_head(stream)
+    head = read_head(stream)
     if not head.strip():
         raise InputError(file, "file is empty")
-    encoding, head_text = _detect_encoding(head, file)
+    encoding, head_text = detect_encoding(head, file)
     if not head_text.strip():
         raise InputError(file, "file is empty")
-    separator = _sniff_separator(head_text)
+    separator = sniff_separator(head_text)
 
     text = io.TextIOWrapper(
-        io.BufferedReader(_Prefixed(head, stream)),
+        io.BufferedReader(Prefixed(head, stream)),
         encoding=encoding,
         errors="surrogateescape" if encoding == "utf-8-sig" else "strict",
         newline="",
     )
-    reader = csv.reader(text, delimiter=separator, strict=True)
-    header: list[str] = []
-    try:
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                header = [cell.strip() for cell in cells]
-                break
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise InputError(file, f"unreadable header: {exc}") from exc
-    if _BAD_BYTES.search("".join(header)):
+    lines = BoundedLines(text, file, limits)
+    header, section = _find_header(csv.reader(lines, delimiter=separator, strict=True), file)
+    if BAD_BYTES.search("".join(header)):
         raise InputError(file, "header is not valid UTF-8 text")
+    if len(header) > limits.columns:
+        raise InputError(
+            file,
+            f"the header has {len(header):,} columns; at most {limits.columns:,} are read "
+            "(MAX_CSV_COLUMNS): export the History with fewer columns",
+        )
+    lines.rows()
 
     indexes, extra_indexes = map_names(header, CSV_LOOKUP)
-    missing_required(indexes, CSV_FIELDS, file, kind="column")
-    columns = {name: header[index] for name, index in indexes.items()}
-    offsets: dict[str, timedelta] = {}
-    for name, index in indexes.items():
-        offset = _utc_offset(header[index])
-        if offset is not None:
-            offsets[name] = offset
-    extra_names = [header[i] or f"column {i + 1}" for i in extra_indexes]
-
+    missing_required(
+        indexes, CSV_FIELDS, file, kind="column", hint=lambda: closest_layout(header, indexes)
+    )
     source = TradeSource(
         file=file,
         rows=iter(()),
-        columns=columns,
-        utc_offsets=offsets,
-        decimal_comma=separator == ";",
+        columns={name: header[index] for name, index in indexes.items()},
+        utc_offsets=_offsets(header, indexes),
         separator=separator,
         header=header,
         indexes=indexes,
-        extra_columns=list(zip(extra_names, extra_indexes, strict=True)),
+        extra_columns=_extra_columns(header, extra_indexes),
+        section=section,
+        max_extra_chars=limits.extra_chars,
     )
-    source.use_records(_records(text, file, len(header), separator))
-    first = source.peek()
-    if first is not None and not source.decimal_comma:
-        source.decimal_comma = _uses_decimal_comma(first)
+    identity = [indexes[name] for name in ("symbol", "direction", "close_time")]
+    records = _records(lines, file, len(header), separator, identity, sectioned=bool(section))
+    first_rows = list(islice(records, _STYLE_ROWS))
+    source.decimal_comma = uses_decimal_comma(
+        _numeric_cells(source, first_rows), file, separator=separator
+    )
+    source.use_records(chain(first_rows, records))
     return source
 
 
-def _uses_decimal_comma(trade: RawTrade) -> bool:
-    """Peeked from the first row: a price like "1,08418" can only be a decimal comma."""
-    for name in ("entry_price", "exit_price"):
-        value = trade.fields.get(name)
-        if isinstance(value, str) and _DECIMAL_COMMA_NUMBER.fullmatch(value):
-            return True
-    return False
+def _extra_columns(header: list[str], indexes: list[int]) -> list[tuple[str, int]]:
+    """Names for the columns we do not know, each kept under its own key: a second column
+    of the same name becomes "Name (2)" rather than overwriting the first."""
+    named: list[tuple[str, int]] = []
+    seen: dict[str, int] = {}
+    for index in indexes:
+        name = header[index] or f"column {index + 1}"
+        seen[name] = seen.get(name, 0) + 1
+        named.append((name if seen[name] == 1 else f"{name} ({seen[name]})", index))
+    return named
 
 
-def _records(text: Iterator[str], file: str, width: int, separator: str) -> Iterator[Record]:
-    """Every non-blank record as wide as the header, numbered from 1 (blank lines count).
+def _offsets(header: list[str], indexes: dict[str, int]) -> dict[str, timedelta]:
+    """The time zone each time column's header names ("Closing time (UTC+1)")."""
+    found = {name: utc_offset(header[index]) for name, index in indexes.items()}
+    return {name: offset for name, offset in found.items() if offset is not None}
 
-    Quote-free lines (most of a cTrader export) are passed on as text: splitting them or
-    matching them whole is several times cheaper than the csv module. Lines with quotes go
-    through csv, which may read further lines for a quoted line break.
+
+def _numeric_cells(source: TradeSource, records: list[Record]) -> Iterator[Sample]:
+    numeric = [(source.header[i], i) for n, i in source.indexes.items() if n in NUMERIC_FIELDS]
+    for row, line, cells in records:
+        values = source.cells(line, cells)
+        if len(values) == len(source.header):
+            yield from ((row, name, values[index]) for name, index in numeric if values[index])
+
+
+def _find_header(reader: Iterator[list[str]], file: str) -> tuple[list[str], str | None]:
+    """The trades' header row, and the title of the section it heads, if any.
+
+    A statement's sections each start with a title line ("Deals", "Positions"…) and a
+    header; the first section whose header names the columns a trade needs is the one
+    read, and sections before it are passed over.
+    """
+    title: str | None = None
+    try:
+        for cells in reader:
+            stripped = [cell.strip() for cell in cells]
+            if not any(stripped):
+                continue
+            if _is_title(stripped):
+                title = stripped[0]
+                continue
+            if title is None or _holds_trades(stripped):
+                return stripped, title
+            _skip_section(reader)
+            title = None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(file, f"unreadable header: {exc}") from exc
+    if title is not None:
+        raise InputError(file, "no section of this statement has the columns of trades (Deals)")
+    return [], None
+
+
+def _is_title(cells: list[str]) -> bool:
+    """A line holding one name alone, which is no column we know: a section's title."""
+    return bool(cells[0]) and not any(cells[1:]) and normalize_name(cells[0]) not in CSV_LOOKUP
+
+
+def _holds_trades(cells: list[str]) -> bool:
+    found, _ = map_names(cells, CSV_LOOKUP)
+    return all(name in found for name in REQUIRED_TRADE_FIELDS)
+
+
+def _skip_section(reader: Iterator[list[str]]) -> None:
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            return
+
+
+def _records(
+    text: Iterator[str],
+    file: str,
+    width: int,
+    separator: str,
+    identity: list[int],
+    *,
+    sectioned: bool,
+) -> Iterator[Record]:
+    """Every non-blank record, numbered from 1 (blank lines count), up to the end of the
+    file or, in a statement, of the section.
+
+    Quote-free lines as wide as the header (most of a cTrader export) are passed on as
+    text: splitting them or matching them whole is several times cheaper than the csv
+    module. Lines with quotes go through csv, which may read further lines for a quoted
+    line break. A record of another width is passed on as cells: the validator reports
+    it as one bad row. A totals row (no symbol, direction or closing time) that ends the
+    trades is dropped.
     """
     row = 0
-    while True:
-        try:
-            line = next(text, None)
-        except UnicodeDecodeError as exc:
-            # Only for UTF-16, whose decoder reads ahead: the row is approximate.
-            raise InputError(
-                file, f"invalid text near this row: {exc.reason}", row=row + 1
-            ) from exc
-        if line is None:
-            return
+    totals: Record | None = None
+    first = min(identity)
+    for line in text:
         row += 1
         if _BAD_TEXT.search(line):
             raise InputError(file, "invalid text (a NUL or a non-UTF-8 byte) in this row", row=row)
         if '"' not in line:
             line = line.rstrip("\r\n")
-            if line.count(separator) + 1 == width:
+            if line.count(separator) + 1 == width and not _may_be_totals(line, separator, first):
+                if totals is not None:
+                    yield totals
+                    totals = None
                 yield row, line, None
                 continue
             cells = line.split(separator)
         else:
             cells = _quoted_record(line, text, file, row, separator)
-        if len(cells) != width:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) == width + 1 and not cells[-1].strip():
-                cells.pop()  # a trailing separator at the end of the line
-            else:
-                raise InputError(
-                    file, f"row has {len(cells)} cells but the header has {width}", row=row
-                )
+        if not any(cell.strip() for cell in cells):
+            if sectioned:
+                return  # a blank line ends a statement's section
+            continue
+        if len(cells) == width + 1 and not cells[-1].strip():
+            cells.pop()  # a trailing separator at the end of the line
+        if totals is not None:
+            yield totals
+            totals = None
+        if len(cells) == width and not any(cells[i].strip() for i in identity):
+            totals = (row, None, cells)
+            continue
         yield row, None, cells
+
+
+def _may_be_totals(line: str, separator: str, index: int) -> bool:
+    """Cheap test before splitting the whole line: a totals row's cell at `index` (the
+    first of symbol, direction and closing time) is empty."""
+    return not line.split(separator, index + 1)[index].strip()
 
 
 def _quoted_record(
@@ -226,8 +234,8 @@ def _quoted_record(
     reader = csv.reader(chain([line], text), delimiter=separator, strict=True)
     try:
         cells = next(reader)
-    except csv.Error as exc:
-        raise InputError(file, f"malformed CSV: {exc}", row=row) from exc
+    except csv.Error:
+        return [line]  # unbalanced quotes (a truncated last line): one bad row
     except StopIteration:
         return []
     if _BAD_TEXT.search("".join(cells)):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, Literal
 
 Scalar = str | int | float | bool | None
@@ -19,6 +19,8 @@ Scalar = str | int | float | bool | None
 Record = tuple[int, str | None, list[str] | None]
 Direction = Literal["buy", "sell"]
 ValueType = Literal["int", "float", "bool", "string", "null", "json"]
+#: Cells that mean "no value" in cTrader's exports, besides an empty one.
+EMPTY_MARKS: frozenset[str] = frozenset({"\u2014", "\u2013", "-"})
 
 #: Canonical trade fields, in storage order. Every format maps its own names onto these.
 TRADE_FIELDS: tuple[str, ...] = (
@@ -52,6 +54,9 @@ class RawTrade:
     row: int
     fields: dict[str, Scalar]
     extra: dict[str, Scalar] = field(default_factory=dict)
+    #: Why the row cannot be read at all (it has too few or too many cells): one row
+    #: error, and the other rows are still checked.
+    problem: str | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +84,10 @@ class TradeSource:
     header: list[str] = field(default_factory=list)
     indexes: dict[str, int] = field(default_factory=dict)
     extra_columns: list[tuple[str, int]] = field(default_factory=list)
+    #: The title of the statement section the trades come from ("Deals"), if any.
+    section: str | None = None
+    #: The most text a row's unknown columns may hold (they are stored as JSON per row).
+    max_extra_chars: int = 16 << 10
 
     def use_records(self, records: Iterator[Record]) -> None:
         self.records = records
@@ -88,13 +97,28 @@ class TradeSource:
         return cells if cells is not None else (line or "").split(self.separator)
 
     def raw(self, row: int, cells: list[str]) -> RawTrade:
-        """The RawTrade of one CSV row's cells (stripped; empty cells become None)."""
-        values: list[Scalar] = [cell.strip() or None for cell in cells]
+        """The RawTrade of one CSV row's cells (stripped; empty cells and "—" become None)."""
+        if len(cells) != len(self.header):
+            return RawTrade(row, {}, problem=_width_problem(len(cells), len(self.header)))
+        values: list[Scalar] = [_cell_value(cell) for cell in cells]
+        extra = {name: values[index] for name, index in self.extra_columns}
+        if extra and (size := _text_size(extra)) > self.max_extra_chars:
+            return RawTrade(row, {}, problem=_extra_problem(size, self.max_extra_chars))
         return RawTrade(
             row=row,
             fields={name: values[index] for name, index in self.indexes.items()},
-            extra={name: values[index] for name, index in self.extra_columns},
+            extra=extra,
         )
+
+    def peek_rows(self, count: int) -> list[RawTrade]:
+        """The first `count` rows, leaving the source to be read from the start."""
+        if self.records is not None:
+            first_records = list(islice(self.records, count))
+            self.use_records(chain(first_records, self.records))
+            return [self.raw(row, self.cells(line, cells)) for row, line, cells in first_records]
+        first = list(islice(self.rows, count))
+        self.rows = chain(first, self.rows)
+        return first
 
     def peek(self) -> RawTrade | None:
         """The first row, leaving the source to be read from the start."""
@@ -109,6 +133,27 @@ class TradeSource:
         if first is not None:
             self.rows = chain([first], self.rows)
         return first
+
+
+def _cell_value(cell: str) -> str | None:
+    text = cell.strip()
+    return None if not text or text in EMPTY_MARKS else text
+
+
+def _text_size(extra: dict[str, Scalar]) -> int:
+    return sum(len(name) + len(str(value or "")) for name, value in extra.items())
+
+
+def _extra_problem(size: int, limit: int) -> str:
+    return (
+        f"the columns backtestdb does not know hold {size:,} characters in this row; at most "
+        f"{limit:,} are kept per row (MAX_CSV_EXTRA_BYTES): export fewer columns"
+    )
+
+
+def _width_problem(cells: int, width: int) -> str:
+    hint = " (a truncated line?)" if cells < width else " (an unquoted separator in a cell?)"
+    return f"row has {cells} cells but the header has {width}{hint}"
 
 
 @dataclass(slots=True)
@@ -161,6 +206,9 @@ class ReportSummary:
     ending_equity: Decimal | None = None
     net_profit: Decimal | None = None
     total_trades: int | None = None
+    winning_trades: int | None = None
+    losing_trades: int | None = None
+    profit_factor: Decimal | None = None
     testing_start: datetime | None = None
     testing_end: datetime | None = None
     max_balance_drawdown: Decimal | None = None

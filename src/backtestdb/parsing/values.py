@@ -27,6 +27,24 @@ _IGNORED_IN_NUMBERS = str.maketrans("", "", " \u00a0\u202f\u2009'")
 _CTRADER_TIME = re.compile(
     r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?"
 )
+# "20 Aug 2026 21:56:13.342" and "20 Aug 2026 09:34:21": the History tab's own form.
+_MONTH_TIME = re.compile(
+    r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})[ T,]+"
+    r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?"
+)
+_MONTHS: Final = {
+    name: number
+    for number, names in enumerate(
+        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+# A quantity with its unit: "13.8 Lots", "1 428 Lots", "10 Indices".
+_WITH_UNIT = re.compile(r"(.*?\d\.?)\s*([^\W\d_][^\d]{0,15})")
 # The exact layout cTrader writes, parsed by slicing: this runs twice per row.
 _CTRADER_TIME_FAST = re.compile(r"\d\d[/.]\d\d[/.]\d{4} \d\d:\d\d:\d\d[.,]\d{3}")
 _EPOCH_MS_TEXT = re.compile(r"\d{11,13}")
@@ -76,8 +94,19 @@ def to_decimal(value: Scalar, *, decimal_comma: bool) -> Decimal:
     return Decimal(number)
 
 
+def split_unit(value: Scalar) -> tuple[Scalar, str | None]:
+    """A quantity as written and its unit: "13.8 Lots" -> ("13.8", "Lots"); "2" -> ("2", None)."""
+    if type(value) is not str:
+        return value, None
+    match = _WITH_UNIT.fullmatch(value.strip())
+    if match is None:
+        return value, None
+    return match.group(1), match.group(2).strip()
+
+
 def to_utc(value: Scalar, *, offset: timedelta = timedelta(0)) -> datetime:
-    """Parse epoch milliseconds, cTrader "dd/MM/yyyy HH:mm:ss.fff" or ISO 8601 to aware UTC.
+    """Parse epoch milliseconds, cTrader "dd/MM/yyyy HH:mm:ss.fff" or "dd MMM yyyy HH:mm:ss.fff"
+    (milliseconds optional in both) or ISO 8601 to aware UTC.
 
     Values without a zone are local time at `offset` (taken from the column header).
     """
@@ -110,17 +139,35 @@ def to_utc(value: Scalar, *, offset: timedelta = timedelta(0)) -> datetime:
         except ValueError as exc:
             raise ValueError(f"not a valid time: {text!r} ({exc})") from None
         return _check_year(local.replace(tzinfo=UTC) - offset, text)
+    if (named := _MONTH_TIME.fullmatch(text)) is not None:
+        return _from_month_name(named, text, offset)
     if _EPOCH_MS_TEXT.fullmatch(text):
         return _from_epoch_ms(int(text))
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"not a time: {text!r} (expected dd/MM/yyyy HH:mm:ss.fff or ISO 8601)"
+            f"not a time: {text!r} (expected dd/MM/yyyy HH:mm:ss.fff, dd MMM yyyy HH:mm:ss.fff "
+            "or ISO 8601)"
         ) from None
     if parsed.tzinfo is None:
         return _check_year(parsed.replace(tzinfo=UTC) - offset, text)
     return _check_year(parsed.astimezone(UTC), text)
+
+
+def _from_month_name(match: re.Match[str], text: str, offset: timedelta) -> datetime:
+    day, month_name, year, hour, minute, second, fraction = match.groups()
+    month = _MONTHS.get(month_name.casefold())
+    if month is None:
+        raise ValueError(f"not a time: {text!r} (unknown month {month_name!r})")
+    micros = int(fraction.ljust(6, "0")) if fraction else 0
+    try:
+        local = datetime(
+            int(year), month, int(day), int(hour), int(minute), int(second or 0), micros
+        )
+    except ValueError as exc:
+        raise ValueError(f"not a valid time: {text!r} ({exc})") from None
+    return _check_year(local.replace(tzinfo=UTC) - offset, text)
 
 
 def _from_epoch_ms(value: float) -> datetime:
