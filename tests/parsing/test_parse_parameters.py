@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from backtestdb.errors import InputError
-from backtestdb.parsing import parse_parameters, parse_report_json
+from backtestdb.parsing import Chart, chart_of, parse_parameters, parse_report_json
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "basic"
 EXPECTED = [
@@ -136,3 +136,50 @@ def test_rejects(data: bytes, message: str) -> None:
     with pytest.raises(InputError) as info:
         parse_parameters(data, "p")
     assert info.value.errors[0].message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("data", "chart"),
+    [
+        ((DATA / "parameters.cbotset").read_bytes(), Chart("EURUSD", "h1")),
+        (
+            b'{"Chart": {"Symbol": "NAS100.cash", "Period": "m1"}, "Parameters": {"A": 1}}',
+            Chart("NAS100.cash", "m1"),
+        ),
+        (b'{"chart": {"symbol": " US30.cash ", "TimeFrame": "h4"}}', Chart("US30.cash", "h4")),
+        (b'{"CHART": {"SYMBOL": "XAUUSD", "Timeframe": "d1"}}', Chart("XAUUSD", "d1")),
+        (b'{"Chart": {"Symbol": "EURUSD"}, "Parameters": {}}', Chart("EURUSD", None)),
+        (b'{"Chart": {"Symbol": "", "Period": null}}', Chart(None, None)),
+        (b'{"Chart": null, "Parameters": {}}', Chart()),
+        ((DATA / "parameters.json").read_bytes(), Chart()),
+        (b"[]", Chart()),
+        (TEXT_FORM, Chart()),
+        (b"", Chart()),
+    ],
+)
+def test_chart_block(data: bytes, chart: Chart) -> None:
+    assert chart_of(data, "p.cbotset") == chart
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (
+            b'{"Chart": {"Symbol": 5}}',
+            "p.cbotset, column 'Chart.Symbol': expected text, such as \"EURUSD\" (value '5')",
+        ),
+        (
+            b'{"Chart": {"Period": ["m1"]}}',
+            "p.cbotset, column 'Chart.Period': expected text, such as \"h1\" (value '[\"m1\"]')",
+        ),
+        (
+            b'{"Chart": {"Period": "' + b"m" * 33 + b'"}}',
+            f"p.cbotset, column 'Chart.Period': longer than 32 characters (value '{'m' * 33}')",
+        ),
+        (b'{"Chart": ', "p.cbotset: invalid JSON at line 1, column 10: Expecting value"),
+    ],
+)
+def test_chart_block_rejects(data: bytes, error: str) -> None:
+    with pytest.raises(InputError) as info:
+        chart_of(data, "p.cbotset")
+    assert str(info.value) == error

@@ -191,11 +191,13 @@ def test_not_an_object() -> None:
     assert str(error) == "report.json: expected a JSON object, found list"
 
 
-def test_missing_history() -> None:
-    error = input_error(parse_report_json, b'{"main": {}}', "report.json")
+def test_missing_history_and_summary() -> None:
+    error = input_error(parse_report_json, b'{"broker": {}}', "report.json")
     assert error.errors[0].column == "history.items"
-    assert "history.items" in error.message
-    assert "looked for: history.items, history, trades" in error.message
+    assert error.errors[0].message == (
+        "not a cTrader report: no trade list and no summary (looked for: history.items, "
+        "history, trades; main, tradeStatistics, equity)"
+    )
 
 
 def test_history_item_lacking_close_time_is_a_row_error() -> None:
@@ -259,7 +261,8 @@ def test_html_attribute_order_and_case() -> None:
 def test_html_without_embedded_report() -> None:
     error = input_error(parse_report_html, b"<html><body>Hi</body></html>", "report.html")
     assert str(error) == (
-        'report.html: no embedded report (<script id="backtesting-report">) found'
+        'report.html: no <script id="backtesting-report"> found: export the report again, '
+        "or give the report JSON (--report-json)"
     )
 
 

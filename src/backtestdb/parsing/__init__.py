@@ -10,12 +10,14 @@ from __future__ import annotations
 from backtestdb.errors import InputError
 from backtestdb.parsing.fields import decode_text
 from backtestdb.parsing.history_csv import parse_history_csv
-from backtestdb.parsing.parameters import parse_parameters
+from backtestdb.parsing.parameters import Chart, chart_of, parse_parameters
 from backtestdb.parsing.records import Report
 from backtestdb.parsing.report_html import parse_report_html, report_from_html_text
 from backtestdb.parsing.report_json import parse_report_json, report_from_json_text
 
 __all__ = [
+    "Chart",
+    "chart_of",
     "parse_history_csv",
     "parse_parameters",
     "parse_report",

@@ -1,10 +1,12 @@
-"""Strategy parameter files: flat JSON, `.cbotset`, a JSON list, or `key=value` text."""
+"""Strategy parameter files: flat JSON, `.cbotset`, a JSON list, or `key=value` text; and
+the `.cbotset`'s `Chart` block (the symbol and period it was saved for)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from backtestdb.errors import InputError
@@ -59,6 +61,53 @@ def parse_parameters(data: bytes, file: str) -> list[Parameter]:
     if stripped[0] == "{" or (stripped[0] == "[" and not _SECTION.fullmatch(first_line)):
         return parameters_from_json(load_json(stripped, file), file)
     return _parse_text(text, file)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """The `Chart` block of a `.cbotset`: what the backtest ran on, when the file says."""
+
+    symbol: str | None = None
+    period: str | None = None
+
+
+def chart_of(data: bytes, file: str) -> Chart:
+    """The `Chart` block (`{"Chart": {"Symbol": "NAS100.cash", "Period": "m1"}, …}`) of a
+    parameters file; an empty Chart when it has none (any other form, or no such block).
+    Key case does not matter; `TimeFrame` is accepted for the period."""
+    text = decode_text(data, file, what="parameters file").strip()
+    obj = load_json(text, file) if text.startswith("{") else None
+    keys = {normalize_name(key): key for key in obj} if isinstance(obj, dict) else {}
+    block = obj[keys["chart"]] if isinstance(obj, dict) and "chart" in keys else None
+    if not isinstance(block, dict):
+        return Chart()
+    # The limits are the backtests columns': symbol VARCHAR(64), period VARCHAR(32).
+    return Chart(
+        symbol=_chart_text(block, ("symbol", "symbolname"), 64, file, example="EURUSD"),
+        period=_chart_text(block, ("period", "timeframe"), 32, file, example="h1"),
+    )
+
+
+def _chart_text(
+    block: dict[str, Any], names: tuple[str, ...], limit: int, file: str, *, example: str
+) -> str | None:
+    """One text of the Chart block, stripped; a missing, null or blank one is None."""
+    keys = {normalize_name(key): key for key in block}
+    key = next((keys[name] for name in names if name in keys), None)
+    value = None if key is None else block[key]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    column = f"Chart.{key}"
+    if not isinstance(value, str):
+        raise InputError(
+            file,
+            f'expected text, such as "{example}"',
+            column=column,
+            value=json.dumps(value)[:80],
+        )
+    if len(value.strip()) > limit:
+        raise InputError(file, f"longer than {limit} characters", column=column, value=value[:80])
+    return value.strip()
 
 
 def parameters_from_json(obj: Any, file: str, *, where: str = "") -> list[Parameter]:

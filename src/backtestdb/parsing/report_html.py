@@ -1,46 +1,83 @@
-"""The cTrader HTML report: the same JSON as report.json, embedded in a script element."""
+"""The cTrader HTML report: the same JSON as report.json, embedded in a script element
+that one pass over the page finds (`script_span`)."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
+import html
+import re
+from typing import Any, NamedTuple
 
 from backtestdb.errors import InputError
-from backtestdb.parsing.fields import decode_text
+from backtestdb.parsing.fields import decode_text, load_json
 from backtestdb.parsing.records import Report
-from backtestdb.parsing.report_json import report_from_json_text
+from backtestdb.parsing.report_json import report_from_decoded
 
 REPORT_SCRIPT_ID = "backtesting-report"
 
 
-class _ReportScriptFinder(HTMLParser):
-    """Collects the text of the first `<script id="backtesting-report">`."""
+# Read the page once, as the HTML tokenizer does (html.parser rescans an unclosed tag at
+# every later `<`: 100 KB of `<a ` took over 90 s). A tag runs to its `>` outside quoted
+# values, a comment to `-->`, a script's or style's text to its end tag; one that never
+# ends swallows the rest of the page, so the scan stops there rather than look again.
+# Every repetition is possessive (`*+`): no pattern gives back what it has read, so none
+# backtracks, and `_NEXT_RAW_TEXT_TAG` skips any run of other markup in one call.
+_SPACE = r"[\t\n\f\r ]"
+_VALUE = r"""(?:"[^"]*+"|'[^']*+'|(?!["'])[^\t\n\f\r >]*+)"""
+_ATTRIBUTE = re.compile(  # groups: the name, the value as written
+    rf"[\t\n\f\r /]*+([^\t\n\f\r />][^\t\n\f\r />=]*+)"
+    rf"(?:{_SPACE}*+={_SPACE}*+({_VALUE})|(?!{_SPACE}*+=))"
+)
+_TAG_REST = rf"(?:{_ATTRIBUTE.pattern})*+[\t\n\f\r /]*+>"
+_RAW_TEXT = r"(?i:script|style)(?=[\t\n\f\r />])"  # html.parser's CDATA_CONTENT_ELEMENTS
+_NEXT_RAW_TEXT_TAG = re.compile(
+    r"(?:[^<]++"  # text
+    r"|<(?![a-zA-Z!?/])"  # a `<` that opens nothing
+    r"|<!--(?:-?>|(?:[^-]++|-(?!->))*+-->)"  # a comment (`<!-->` and `<!--->` close at once)
+    r"|<(?:!(?!--)|\?|/(?![a-zA-Z]))[^>]*+>"  # `<!…>`, `<?…>`, `</…>`: bogus comments
+    rf"|<(?:/|(?!{_RAW_TEXT}))[a-zA-Z][^\t\n\f\r />]*+{_TAG_REST}"  # any other tag
+    rf")*+<(?P<name>{_RAW_TEXT})(?P<attributes>{_TAG_REST})",
+    re.ASCII,
+)
+_END_TAGS = {
+    name: re.compile(rf"</{name}(?=[\t\n\f\r />])", re.IGNORECASE | re.ASCII)
+    for name in ("script", "style")
+}
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found = False
-        self.done = False
-        self._capturing = False
-        self._parts: list[str] = []
 
-    @property
-    def content(self) -> str:
-        return "".join(self._parts)
+class ScriptSpan(NamedTuple):
+    """Where a script element's text starts, and ends (None: the page ends first)."""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "script" or self.found:
-            return
-        attributes = {name.lower(): (value or "") for name, value in attrs}
-        if attributes.get("id", "").strip().lower() == REPORT_SCRIPT_ID:
-            self.found = self._capturing = True
+    start: int
+    end: int | None
 
-    def handle_data(self, data: str) -> None:
-        if self._capturing:
-            self._parts.append(data)
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script" and self._capturing:
-            self._capturing = False
-            self.done = True
+def script_span(page: str, script_id: str) -> ScriptSpan | None:
+    """The first `<script id=script_id>` outside comments, tags and other scripts' text."""
+    position = 0
+    while True:
+        # None: the page ends, or in something that never closes, before another one.
+        tag = _NEXT_RAW_TEXT_TAG.match(page, position)
+        if tag is None:
+            return None
+        name = tag["name"].lower()
+        close = _END_TAGS[name].search(page, tag.end())
+        if name == "script" and _id_of(tag["attributes"]) == script_id:
+            return ScriptSpan(tag.end(), close.start() if close else None)
+        if close is None:
+            return None
+        position = close.start()
+
+
+def _id_of(attributes: str) -> str:
+    """A start tag's id as HTML reads it (the first one), unquoted, unescaped, stripped
+    and lower-cased."""
+    for attribute in _ATTRIBUTE.finditer(attributes):
+        if attribute[1].lower() == "id":
+            value = attribute[2] or ""
+            if value[:1] in ("'", '"'):
+                value = value[1:-1]
+            return html.unescape(value).strip().lower()
+    return ""
 
 
 def parse_report_html(data: bytes, file: str) -> Report:
@@ -50,14 +87,37 @@ def parse_report_html(data: bytes, file: str) -> Report:
 
 
 def report_from_html_text(text: str, file: str) -> Report:
-    finder = _ReportScriptFinder()
-    finder.feed(text)
-    finder.close()
-    if not finder.found:
-        raise InputError(file, 'no embedded report (<script id="backtesting-report">) found')
-    if not finder.done:
+    span = script_span(text, REPORT_SCRIPT_ID)
+    if span is None:
+        raise InputError(
+            file,
+            f'no <script id="{REPORT_SCRIPT_ID}"> found: export the report again, or give '
+            "the report JSON (--report-json)",
+        )
+    if span.end is None:
         raise InputError(file, 'the embedded report (<script id="backtesting-report">) is cut off')
-    content = finder.content.strip()
+    content = text[span.start : span.end].strip()
     if not content:
         raise InputError(file, 'the embedded report (<script id="backtesting-report">) is empty')
-    return report_from_json_text(content, file)
+    return report_from_decoded(embedded_json(content, file), file)
+
+
+def embedded_json(content: str, file: str) -> Any:
+    """The script's JSON as written, else with its HTML entities (`&quot;`, `&#34;`,
+    `&amp;` …) decoded: some exports escape the script like any other element."""
+    try:
+        return load_json(content, file)
+    except InputError as error:
+        unescaped = html.unescape(content)
+        if unescaped == content:
+            raise
+        as_written = error.errors[0].message
+    try:
+        return load_json(unescaped, file)
+    except InputError as error:
+        raise InputError(
+            file,
+            f"the embedded report ({REPORT_SCRIPT_ID}) is not JSON: as written, {as_written}; "
+            f"with its HTML entities decoded, {error.errors[0].message}. Export the report "
+            "again from cTrader, or give its --report-json file instead",
+        ) from None

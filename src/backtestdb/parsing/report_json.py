@@ -1,9 +1,12 @@
-"""The cTrader JSON report (`ctrader-cli backtest --report-json`), also embedded in HTML."""
+"""The cTrader JSON report (`ctrader-cli backtest --report-json`), also embedded in HTML.
+
+A file that starts with `{` may also be the summary `ctrader-cli` prints on stdout; that
+one is read by `parsing.cli_summary`. Keys are found by name, never by their order.
+"""
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +15,7 @@ from typing import Any
 from backtestdb.errors import InputError
 
 # A module import, not names: values imports backtestdb.parsing, which imports us.
-from backtestdb.parsing import values
+from backtestdb.parsing import cli_summary, values
 from backtestdb.parsing.fields import (
     JSON_FIELDS,
     JSON_LOOKUP,
@@ -21,39 +24,23 @@ from backtestdb.parsing.fields import (
     missing_required,
     normalize_name,
 )
+from backtestdb.parsing.json_keys import (
+    MONEY_LIMIT,
+    PERCENT_LIMIT,
+    Keys,
+    limited_text,
+    short,
+    to_count,
+    to_number,
+    to_ratio,
+)
 from backtestdb.parsing.parameters import parameters_from_json
 from backtestdb.parsing.records import RawTrade, Report, ReportSummary, Scalar, TradeSource
 
 #: Top-level keys that are rows or parameters, not statistics (normalized names).
-#: What the backtests columns hold: money NUMERIC(18,2) (the bound trades use too),
-#: percents NUMERIC(7,2), counts INTEGER.
-MONEY_LIMIT = Decimal("1e15")
-PERCENT_LIMIT = Decimal("1e5")
-COUNT_LIMIT = Decimal(2**31)
 _NOT_REPORTED = frozenset({"history", "positions", "orders", "entries", "parameters", "points"})
-
-
-class _Keys:
-    """Case- and punctuation-insensitive view of one JSON object."""
-
-    def __init__(self, obj: dict[str, Any], path: str) -> None:
-        self.obj = obj
-        self.path = path
-        self.keys = {normalize_name(key): key for key in obj}
-
-    def key(self, *names: str) -> str | None:
-        for name in names:
-            key = self.keys.get(normalize_name(name))
-            if key is not None:
-                return key
-        return None
-
-    def get(self, *names: str) -> Any:
-        key = self.key(*names)
-        return None if key is None else self.obj[key]
-
-    def column(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+#: A report with one of these (objects) is a report even without a trade list.
+_SUMMARY_SECTIONS = ("main", "tradeStatistics", "equity")
 
 
 def parse_report_json(data: bytes, file: str) -> Report:
@@ -63,15 +50,32 @@ def parse_report_json(data: bytes, file: str) -> Report:
 
 
 def report_from_json_text(text: str, file: str) -> Report:
-    obj = load_json(text, file)
+    return report_from_decoded(_decoded(text, file), file)
+
+
+def report_from_decoded(obj: Any, file: str) -> Report:
+    """The Report of decoded JSON: a full report, or the CLI's summary-only object."""
     if not isinstance(obj, dict):
         raise InputError(file, f"expected a JSON object, found {type(obj).__name__}")
+    if cli_summary.is_cli_summary(obj):
+        return cli_summary.report_from_cli_summary(obj, file)
     return report_from_object(obj, file)
+
+
+def _decoded(text: str, file: str) -> Any:
+    """The JSON of `text`. The CLI's summary writes a bare `-` for "no value", which is not
+    JSON: a text that does not parse is read again with those as null."""
+    try:
+        return load_json(text, file)
+    except InputError:
+        if not cli_summary.may_have_bare_dashes(text):
+            raise
+    return cli_summary.loads_with_bare_dashes(text, file)
 
 
 def report_from_object(obj: dict[str, Any], file: str) -> Report:
     """Build a Report from the decoded JSON; the trades stay lazy."""
-    top = _Keys(obj, "")
+    top = Keys(obj, "")
     items, where = _history_items(top, file)
     parameters_key = top.key("parameters")
     parameters = (
@@ -87,23 +91,27 @@ def report_from_object(obj: dict[str, Any], file: str) -> Report:
     )
 
 
-def _history_items(top: _Keys, file: str) -> tuple[list[Any], str]:
+def _history_items(top: Keys, file: str) -> tuple[list[Any], str]:
     history_key = top.key("history")
     if history_key is not None:
         history = top.obj[history_key]
         if isinstance(history, list):
             return history, history_key
         if isinstance(history, dict):
-            inner = _Keys(history, history_key)
+            inner = Keys(history, history_key)
             items_key = inner.key("items")
             if items_key is not None and isinstance(history[items_key], list):
                 return history[items_key], inner.column(items_key)
     trades_key = top.key("trades")
     if trades_key is not None and isinstance(top.obj[trades_key], list):
         return top.obj[trades_key], trades_key
+    # A summary without its trades (an optimisation pass): no trades, not an error.
+    if any(isinstance(top.get(name), dict) for name in _SUMMARY_SECTIONS):
+        return [], "history.items"
     raise InputError(
         file,
-        "no trade list: 'history.items' not found (looked for: history.items, history, trades)",
+        "not a cTrader report: no trade list and no summary (looked for: history.items, "
+        "history, trades; main, tradeStatistics, equity)",
         column="history.items",
     )
 
@@ -147,31 +155,31 @@ def _scalar(value: Any) -> Scalar:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _summary(top: _Keys, file: str) -> ReportSummary:
+def _summary(top: Keys, file: str) -> ReportSummary:
     main = _section(top, "main", file)
     stats = _section(top, "tradeStatistics", file)
     equity = _section(top, "equity", file)
 
-    def number(section: _Keys, *names: str, limit: Decimal = MONEY_LIMIT) -> Decimal | None:
+    def figure(section: Keys, names: tuple[str, ...]) -> tuple[Any, str]:
+        """(value, column) of the first of `names`; tradeStatistics give {all, long, short}."""
         key = section.key(*names)
         if key is None:
-            return None
+            return None, ""
         value = section.obj[key]
-        if isinstance(value, dict):  # tradeStatistics metrics are {all, long, short}
-            value = _Keys(value, "").get("all")
-            key = f"{key}.all"
-        return _decimal(value, file, section.column(key), limit)
+        if isinstance(value, dict):
+            return Keys(value, "").get("all"), section.column(f"{key}.all")
+        return value, section.column(key)
+
+    def number(section: Keys, *names: str, limit: Decimal = MONEY_LIMIT) -> Decimal | None:
+        value, column = figure(section, names)
+        return to_number(value, file, column, limit)
+
+    def count(*names: str) -> int | None:
+        value, column = figure(stats, names)
+        return to_count(value, file, column)
 
     testing = _section(main, "testingPeriod", file)
-    total = number(stats, "totalTrades", limit=COUNT_LIMIT)
-    if total is not None and total != total.to_integral_value():
-        raise InputError(file, "expected a whole number", column="tradeStatistics.totalTrades.all")
-    symbol = _limited_text(main, "symbol", 64, file)
-    used = top.get("usedSymbols")
-    symbols = [s for s in used if isinstance(s, str)] if isinstance(used, list) else []
-    if not symbols and isinstance(symbol, str):
-        symbols = [symbol]
-    period = _limited_text(main, "period", 32, file)
+    symbol, symbols, period = _symbols_and_period(top, main, file)
     net_profit = number(main, "netProfit")
 
     reported: dict[str, Any] = {}
@@ -183,14 +191,17 @@ def _summary(top: _Keys, file: str) -> ReportSummary:
             reported[key] = value
 
     return ReportSummary(
-        symbol=symbol if isinstance(symbol, str) else None,
+        symbol=symbol,
         symbols=symbols,
-        period=period if isinstance(period, str) else None,
+        period=period,
         starting_capital=number(main, "startingCapital", "initialBalance"),
         ending_balance=number(main, "endingBalance", "finalBalance"),
         ending_equity=number(main, "endingEquity", "finalEquity"),
         net_profit=net_profit if net_profit is not None else number(stats, "netProfit"),
-        total_trades=None if total is None else int(total),
+        total_trades=count("totalTrades"),
+        winning_trades=count("winningTrades"),
+        losing_trades=count("losingTrades"),
+        profit_factor=to_ratio(figure(stats, ("profitFactor",))[0]),
         testing_start=_time(testing, "startDate", file),
         testing_end=_time(testing, "endDate", file),
         max_balance_drawdown=number(equity, "maxBalanceDrawdownAbsolute", "maxBalanceDrawdown"),
@@ -205,47 +216,61 @@ def _summary(top: _Keys, file: str) -> ReportSummary:
     )
 
 
-def _section(parent: _Keys, name: str, file: str) -> _Keys:
+def _symbols_and_period(
+    top: Keys, main: Keys, file: str
+) -> tuple[str | None, list[str], str | None]:
+    """main.symbol and main.period, else what `usedSymbols` says; and the symbols traded.
+
+    `usedSymbols` lists names, or objects `{symbol, period, baseAsset, …}`."""
+    symbol = limited_text(main, "symbol", 64, file)
+    period = limited_text(main, "period", 32, file)
+    names: list[str] = []
+    periods: dict[str, str] = {}
+    used = top.get("usedSymbols")
+    for index, item in enumerate(used if isinstance(used, list) else []):
+        entry = Keys(item if isinstance(item, dict) else {"symbol": item}, f"usedSymbols[{index}]")
+        name = _used_text(entry, ("symbol", "symbolName", "name"), 64, file)
+        if name is not None:
+            names.append(name)
+            used_period = _used_text(entry, ("period", "timeFrame"), 32, file)
+            if used_period is not None:
+                periods.setdefault(name, used_period)
+    symbols = list(dict.fromkeys(names))
+    if not isinstance(symbol, str):
+        symbol = symbols[0] if len(symbols) == 1 else None
+    if not isinstance(period, str):
+        # The main symbol's period; a multi-symbol run without a main symbol: the first.
+        period = periods.get(symbol or "", next(iter(periods.values()), None))
+    return symbol, symbols or ([symbol] if symbol else []), period
+
+
+def _used_text(entry: Keys, names: tuple[str, ...], limit: int, file: str) -> str | None:
+    """A name or period in `usedSymbols`, stripped; None unless it is text."""
+    key = entry.key(*names)
+    value = None if key is None else entry.obj[key]
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if len(value) > limit:
+        raise InputError(
+            file, f"longer than {limit} characters", column=entry.column(key or ""),
+            value=short(value),
+        )  # fmt: skip
+    return value.strip()
+
+
+def _section(parent: Keys, name: str, file: str) -> Keys:
     key = parent.key(name)
     if key is None or parent.obj[key] is None:
-        return _Keys({}, parent.column(name))
+        return Keys({}, parent.column(name))
     value = parent.obj[key]
     if not isinstance(value, dict):
         raise InputError(
-            file, "expected a JSON object", column=parent.column(key), value=_short(value)
+            file, "expected a JSON object", column=parent.column(key), value=short(value)
         )
-    return _Keys(value, parent.column(key))
+    return Keys(value, parent.column(key))
 
 
-def _limited_text(section: _Keys, name: str, limit: int, file: str) -> Any:
-    """A summary text as found; longer than its column is an error, not a truncation."""
-    key = section.key(name)
-    value = None if key is None else section.obj[key]
-    if isinstance(value, str) and len(value) > limit:
-        raise InputError(
-            file, f"longer than {limit} characters", column=section.column(name),
-            value=_short(value),
-        )  # fmt: skip
-    return value
-
-
-def _decimal(value: Any, file: str, column: str, limit: Decimal = MONEY_LIMIT) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError("expected a number")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("not a finite number")
-        number = values.to_decimal(value, decimal_comma=False)
-        if not number.is_finite() or abs(number) >= limit:
-            raise ValueError(f"must be below {limit:.0e} in absolute value")
-        return number
-    except ValueError as exc:
-        raise InputError(file, str(exc), column=column, value=_short(value)) from exc
-
-
-def _time(section: _Keys, name: str, file: str) -> datetime | None:
+def _time(section: Keys, name: str, file: str) -> datetime | None:
     key = section.key(name)
     if key is None or section.obj[key] is None:
         return None
@@ -255,9 +280,4 @@ def _time(section: _Keys, name: str, file: str) -> datetime | None:
             raise ValueError("expected epoch milliseconds or a date")
         return values.to_utc(value)
     except ValueError as exc:
-        raise InputError(file, str(exc), column=section.column(key), value=_short(value)) from exc
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return text if len(text) <= 80 else text[:77] + "..."
+        raise InputError(file, str(exc), column=section.column(key), value=short(value)) from exc
