@@ -2,7 +2,7 @@
 backtest id.
 
 User file names are never used as paths: a stored file is named by its role
-(`report`, `history`, `parameters`) plus a sanitised extension.
+(`report`, `history`, `parameters`, `events`) plus a sanitised extension.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fsspec.implementations.local import LocalFileSystem
 from backtestdb.config import Settings
 from backtestdb.errors import BacktestdbError, StorageUnavailable
 
-Role = Literal["report", "history", "parameters"]
+Role = Literal["report", "history", "parameters", "events"]
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,12}$")
 _HASH_CHUNK = 1024 * 1024
 #: Async uploads wait for their worker under this folder of the storage root.

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
@@ -22,7 +23,8 @@ from backtestdb.cli import app
 from backtestdb.config import Settings
 from backtestdb.maintenance import archive as maintenance_archive
 from backtestdb.maintenance.bundle import TRADES, encode_row, table_of
-from tests.conftest import BASIC
+from tests.conftest import BASIC, SPARSE_NULLS
+from tests.event_files import events_file
 
 runner = CliRunner()
 CHILDREN = (models.Trade, models.Parameter, models.DailySummary)
@@ -165,3 +167,56 @@ def test_a_failed_verification_keeps_the_backtest(
 
 def test_archive_covers_every_trade_column() -> None:
     maintenance_archive.check_trade_columns()
+
+
+def test_round_trip_keeps_missing_values_null(
+    settings: Settings, engine: Engine, tmp_path: Path, sparse_backtest: str
+) -> None:
+    """A backtest from cTrader's default History layout: NULL opening times, prices, fees
+    and deal ids, NULL fee totals and the quantity unit come back as they were."""
+    before = snapshot(engine, sparse_backtest)
+    [backtest] = before["backtests"]
+    assert (backtest["commissions"], backtest["swaps"]) == (None, None)
+    assert len(before["trades"]) == 200
+    for trade in before["trades"]:
+        assert [trade[name] for name in SPARSE_NULLS] == [None] * len(SPARSE_NULLS)
+        assert trade["quantity_unit"] == "Lots"
+    archive = tmp_path / "archive"
+    done = cli("maintenance", "archive", "--older-than", "0m", "--to", str(archive), "--yes")
+    assert [a["backtest_id"] for a in done["archived"]] == [sparse_backtest]
+    assert counts(engine, sparse_backtest)["trades"] == 0
+    bundled = pq.read_table(archive / sparse_backtest / TRADES)
+    assert [bundled.column(name).null_count for name in SPARSE_NULLS] == [200] * len(SPARSE_NULLS)
+    assert set(bundled.column("quantity_unit").to_pylist()) == {"Lots"}
+    restored = cli("maintenance", "restore-archive", str(archive))["restored"]
+    assert [(r["backtest_id"], r["trades"], r["error"]) for r in restored] == [
+        (sparse_backtest, 200, None)
+    ]
+    assert snapshot(engine, sparse_backtest) == before
+
+
+def test_round_trip_keeps_the_trade_events(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """An events.json backtest's trade_events go into the bundle and come back."""
+    path, totals = events_file(tmp_path, trades=12)
+    backtest = str(cli("ingest", str(path), "--symbol", "EURUSD")["backtest_id"])
+    key = uuid.UUID(backtest)
+    table = table_of(models.TradeEvent)
+
+    def stored_events() -> list[dict[str, Any]]:
+        query = select(table).where(table.c.backtest_id == key).order_by(table.c.serial)
+        with engine.connect() as connection:
+            return [encode_row(r) for r in connection.execute(query).mappings()]
+
+    before = stored_events()
+    assert len(before) == totals.events
+    backdate(engine, backtest, 400)
+    archive = tmp_path / "archive"
+    cli("maintenance", "archive", "--older-than", "365d", "--to", str(archive), "--yes")
+    assert json.loads((archive / backtest / "manifest.json").read_text())["counts"]["events"] == (
+        totals.events
+    )
+    assert stored_events() == []
+    cli("maintenance", "restore-archive", str(archive))
+    assert stored_events() == before

@@ -91,9 +91,13 @@ class Reconciler:
 
 
 def reconcile(
-    figures: Figures, summary: ReportSummary, file: str
+    figures: Figures,
+    summary: ReportSummary,
+    file: str,
+    equity_drawdown: tuple[Decimal | None, Decimal | None] = (None, None),
 ) -> tuple[dict[str, Any], list[RowError]]:
-    """The reconciliation record for `backtests.reconciliation`, and a warning per mismatch."""
+    """The reconciliation record for `backtests.reconciliation`, and a warning per mismatch.
+    `equity_drawdown` is (amount, percent) where the trades give one (an events.json)."""
     check = Reconciler(figures)
     everything, drawdown = figures.all, figures.drawdown
     check.compare("net_profit", summary.net_profit, everything.net_profit)
@@ -102,6 +106,10 @@ def reconcile(
     check.compare("max_balance_drawdown", summary.max_balance_drawdown, drawdown.max_amount)
     check.compare(
         "max_balance_drawdown_percent", summary.max_balance_drawdown_percent, drawdown.max_percent
+    )
+    check.compare("max_equity_drawdown", summary.max_equity_drawdown, equity_drawdown[0])
+    check.compare(
+        "max_equity_drawdown_percent", summary.max_equity_drawdown_percent, equity_drawdown[1]
     )
     check.compare("commissions", summary.commissions, everything.commissions)
     check.compare("swaps", summary.swaps, everything.swaps)

@@ -49,10 +49,18 @@ def source(role: Any, path: Path | None) -> SourceFile | None:
 
 
 def ingest(
-    report: Annotated[Path | None, typer.Argument(help="cTrader report, JSON or HTML")] = None,
+    report: Annotated[
+        Path | None, typer.Argument(help="cTrader report, JSON or HTML (or an events.json)")
+    ] = None,
     csv: Annotated[Path | None, typer.Option(help="History CSV (the trade source)")] = None,
     params: Annotated[
         Path | None, typer.Option(help="Parameters: JSON, .cbotset or key=value")
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="events.json: position events (the trade source)")
+    ] = None,
+    symbol: Annotated[
+        str | None, typer.Option(help="The events' symbol. Default: the report's, Chart.Symbol")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Default: the file's name")] = None,
     description: Annotated[str | None, typer.Option()] = None,
@@ -64,7 +72,7 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest a backtest export into the database and print its summary."""
-    for path in (report, csv, params):
+    for path in (report, csv, params, events):
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"{path} is not a file")
     if on_error not in ("strict", "skip"):
@@ -77,6 +85,8 @@ def ingest(
             report=source("report", report),
             csv=source("history", csv),
             parameters=source("parameters", params),
+            events=source("events", events),
+            symbol=symbol,
             name=name,
             description=description,
             initial_balance=parse_balance(initial_balance),

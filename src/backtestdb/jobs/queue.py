@@ -30,6 +30,7 @@ def request_options(request: IngestRequest) -> dict[str, Any]:
         "name": request.name,
         "description": request.description,
         "initial_balance": str(balance) if balance is not None else None,
+        "symbol": request.symbol,
         "on_error": request.on_error,
         "force": request.force,
     }
@@ -78,6 +79,8 @@ def load_request(job: IngestionJob, storage: Storage, folder: Path) -> IngestReq
         report=sources.get("report"),
         csv=sources.get("history"),
         parameters=sources.get("parameters"),
+        events=sources.get("events"),
+        symbol=options.get("symbol"),
         name=options.get("name"),
         description=options.get("description"),
         initial_balance=Decimal(balance) if balance is not None else None,

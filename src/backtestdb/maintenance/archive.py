@@ -32,6 +32,7 @@ from backtestdb.maintenance.bundle import (
     ARCHIVE_TRADE_SCHEMA,
     BACKTEST,
     DAILY,
+    EVENTS,
     FILES,
     FORMAT,
     MANIFEST,
@@ -126,6 +127,8 @@ def write_bundle(
         write_json(folder / PARAMETERS, parameters)
         days = child_rows(connection, models.DailySummary, backtest_id)
         write_json(folder / DAILY, days)
+        if events := child_rows(connection, models.TradeEvent, backtest_id):
+            write_json(folder / EVENTS, events)
         checksum = write_trades(connection, backtest_id, folder / TRADES)
         jobs = connection.scalars(
             select(models.IngestionJob.id).where(models.IngestionJob.backtest_id == backtest_id)
@@ -139,7 +142,12 @@ def write_bundle(
         "archived_at": utcnow().isoformat(),
         "updated_at": backtest["updated_at"].isoformat(),
         "backend": engine.dialect.name,
-        "counts": {"trades": checksum.count, "parameters": len(parameters), "days": len(days)},
+        "counts": {
+            "trades": checksum.count,
+            "parameters": len(parameters),
+            "days": len(days),
+            "events": len(events),
+        },
         "trades_sha256": checksum.hexdigest(),
         # The jobs stay in the database (unlinked by the delete); a restore links them again.
         "job_ids": job_ids,

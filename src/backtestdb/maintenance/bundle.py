@@ -5,6 +5,7 @@ One folder per backtest, named by its id, self-contained and readable without ba
     <id>/manifest.json    format version, counts, sha256 of every other file, trade checksum
     <id>/backtest.json    every column of the backtests row
     <id>/parameters.json  its parameters rows; daily.json its daily_summary rows
+    <id>/events.json      its trade_events rows (an events.json ingest's), when it has any
     <id>/trades.parquet   its trades in file order (TRADE_SCHEMA plus `extra` as JSON text)
     <id>/files/           the raw source files, as kept in STORAGE_DIR/<id>/
 
@@ -38,6 +39,7 @@ MANIFEST = "manifest.json"
 BACKTEST = "backtest.json"
 PARAMETERS = "parameters.json"
 DAILY = "daily.json"
+EVENTS = "events.json"
 TRADES = "trades.parquet"
 FILES = "files"
 #: The trades' columns in the Parquet file: the export's, plus the unknown source columns.

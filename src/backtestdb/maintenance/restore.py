@@ -23,6 +23,7 @@ from backtestdb.maintenance.archive import read_trade_batches, verify_bundle
 from backtestdb.maintenance.bundle import (
     BACKTEST,
     DAILY,
+    EVENTS,
     FILES,
     PARAMETERS,
     TRADES,
@@ -115,7 +116,10 @@ def refuse_existing(connection: Connection, backtest: dict[str, Any]) -> None:
 
 
 def insert_children(connection: Connection, folder: Path, backtest_id: uuid.UUID) -> None:
-    for model, name in ((models.Parameter, PARAMETERS), (models.DailySummary, DAILY)):
+    children = [(models.Parameter, PARAMETERS), (models.DailySummary, DAILY)]
+    if (folder / EVENTS).exists():  # only bundles of events.json ingests have one
+        children.append((models.TradeEvent, EVENTS))
+    for model, name in children:
         table = table_of(model)
         rows = read_json(folder / name)
         if not isinstance(rows, list):

@@ -16,6 +16,7 @@ from backtestdb import backtests, jobs
 from backtestdb.analytics import breakdowns, compare
 from backtestdb.analytics.summary_text import summary_text
 from backtestdb.api.deps import ApiKeyDep, SessionDep, SettingsDep
+from backtestdb.backtests.events import has_events
 from backtestdb.errors import BacktestdbError, InvalidRequest, NotFound
 from backtestdb.models import Backtest
 from backtestdb.web import views
@@ -90,6 +91,7 @@ def backtest_page(request: Request, backtest_id: str, session: SessionDep) -> Re
         "backtest_id": found.id,
         "trades": trades,
         "trade_page": {"after": 0, "next": next_after, "trail": [], "symbol": "", "side": ""},
+        "has_events": has_events(session, found.id),  # trades link to their events
         "breakdowns": BREAKDOWNS,
     }
     return render(request, "backtest.html", context)
@@ -121,6 +123,7 @@ def trade_page(
     context = {
         "backtest_id": found,
         "trades": trades,
+        "has_events": has_events(session, found),
         "trade_page": {
             "after": after,
             "next": next_after,

@@ -104,8 +104,8 @@
     for (const [name, value] of [...data.entries()]) {
       if (value instanceof File && !value.name && !value.size) data.delete(name);
     }
-    if (!data.has("json_file") && !data.has("csv_file")) {
-      show(el("p", { class: "error", role: "alert" }, "Choose a report or a History CSV to upload."));
+    if (!data.has("json_file") && !data.has("csv_file") && !data.has("events_file")) {
+      show(el("p", { class: "error", role: "alert" }, "Choose a report, a History CSV or an events.json to upload."));
       return;
     }
     const xhr = new XMLHttpRequest();

@@ -1,0 +1,301 @@
+"""events.json ingested: one trade per closed position, and every event into trade_events.
+
+`EventsIngest.source` is the TradeSource the writers read: one RawTrade per closed
+position, in close order (the events come in time order), so trades are numbered as they
+close. A trade opens at its position's first event (Create Position) and closes at the
+event that carries a close price and a balance; its net is that balance minus the
+previous closing balance (the first: minus the file's starting balance, the first event's
+equity). The net includes the fees, which the file does not give apart: commission and
+swap are stored NULL (docs/metrics.md).
+
+Memory: only the open positions' events wait in memory. When a position closes, its
+events get the trade's number and go, in batches, to a temporary file; `store_events`
+inserts them once the trades are written (PostgreSQL's COPY holds the connection until
+then), and `finish` stores the maximum equity drawdown. Flushes, never commits.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import chain
+from typing import IO, Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from backtestdb import models
+from backtestdb.analytics.equity_drawdown import EquityDrawdown
+from backtestdb.errors import BacktestdbError, RowError
+from backtestdb.ingest.event_inputs import classify, events_symbol
+from backtestdb.ingest.event_rows import Event, EventChecker
+from backtestdb.ingest.requests import IngestRequest
+from backtestdb.ingest.validation import TradeValidator
+from backtestdb.money import from_cents, to_cents
+from backtestdb.parsing.events_json import EVENT_FIELDS, EventReader, RawEvent
+from backtestdb.parsing.records import RawTrade, Report, Scalar, TradeSource
+
+__all__ = ["EventsIngest", "classify", "open_events"]
+
+#: Trade field -> the event field it comes from (the key named in a trade's errors).
+TRADE_KEYS = {
+    "deal_id": "position_id",
+    "direction": "direction",
+    "open_time": "time",
+    "close_time": "time",
+    "entry_price": "entry_price",
+    "exit_price": "close_price",
+    "quantity": "quantity",
+    "volume": "volume",
+    "pips": "pips",
+    "gross_profit": "gross_profit",
+    "profit": "balance",
+    "balance": "balance",
+}
+#: Trade fields every trade has (a closing event carries these); the others count as
+#: columns of the file only when its first event has them.
+ALWAYS = frozenset(
+    {"deal_id", "direction", "open_time", "close_time", "exit_price", "profit", "balance"}
+)
+
+
+@dataclass(slots=True)
+class Position:
+    """An open position: its first event (None when that one was bad), and its events'
+    rows waiting for a number."""
+
+    opened: Event | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def open_events(
+    stack: ExitStack, request: IngestRequest, report: Report | None, batch_size: int
+) -> EventsIngest | None:
+    """The events file's ingest, or None without one. Refuses an events file without a
+    symbol, or with a History CSV (one trade source at a time)."""
+    if request.events is None:
+        return None
+    if request.csv is not None:
+        raise BacktestdbError("Give one trade source: the History CSV or events.json, not both")
+    file = request.events.name
+    symbol = events_symbol(request.symbol, report, request.parameters, file)
+    stream = stack.enter_context(request.events.path.open("rb"))
+    spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+    strict = request.on_error == "strict"
+    plan = EventsIngest(stream, file, symbol, spool=spool, batch_size=batch_size, strict=strict)
+    reported = report.summary.starting_capital if report is not None else None
+    plan.use_initial_balance(request.initial_balance, reported)
+    return plan
+
+
+class EventsIngest:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        file: str,
+        symbol: str,
+        *,
+        spool: IO[bytes],
+        batch_size: int,
+        strict: bool = True,
+    ) -> None:
+        self.file = file
+        self.symbol = symbol
+        self.batch_size = batch_size
+        reader = EventReader(stream, file)
+        self.checker = EventChecker(file, reader.columns)
+        events = iter(reader)
+        first = next(events, None)
+        self._events: Iterator[RawEvent] = events if first is None else chain([first], events)
+        #: The file's own starting balance: the first event's equity, when it has one.
+        self.start = _equity(first)
+        self.initial = Decimal(0)
+        self.balance: Decimal | None = self.start
+        self.drawdown = EquityDrawdown()
+        self.open: dict[str, Position] = {}
+        self._validator: TradeValidator | None = None
+        self._batch: list[dict[str, Any]] = []
+        #: Closed events' rows, pickled in batches until `store_events`.
+        self._spool = spool
+        #: A strict ingest stores nothing once a row is bad (it fails after the pass).
+        self.strict = strict
+        self.still_open = 0
+        # The keys seen, as a header: with no fee key in it, fees are NULL (not 0), as for a
+        # History CSV without fee columns (validation, pipeline).
+        seen = reader.columns
+        columns = {
+            name: seen.get(key, EVENT_FIELDS[key][0])
+            for name, key in TRADE_KEYS.items()
+            if name in ALWAYS or key in seen
+        }
+        self.source = TradeSource(
+            file=file,
+            rows=self._trades(),
+            columns={**columns, "symbol": "symbol"},
+            header=list(seen.values()) or list(TRADE_KEYS),
+        )
+
+    def use_initial_balance(self, given: Decimal | None, reported: Decimal | None) -> None:
+        """The backtest's initial balance: the one given, else the first event's equity,
+        else the report's. The first trade's net starts from the file's own balance."""
+        initial = next((b for b in (given, self.start, reported) if b is not None), None)
+        if initial is None:
+            raise BacktestdbError(
+                f"Initial balance unknown: the first event of {self.file} has no equity; "
+                "give --initial-balance (form field initial_balance)"
+            )
+        self.initial = initial
+        if self.balance is None:
+            self.balance = initial
+
+    def bind(self, validator: TradeValidator) -> None:
+        """Record the events' errors with the trades' (one list, one count, file order)."""
+        self._validator = validator
+        self.checker.sink = validator
+
+    def _trades(self) -> Iterator[RawTrade]:
+        if self._validator is None:
+            raise RuntimeError("EventsIngest.bind was not called")  # a wiring bug
+        for raw in self._events:
+            event = self.checker.check(raw)
+            if event is None:
+                self._bad(raw)
+                continue
+            self.drawdown.add(event.values["equity"])
+            position = self.open.get(event.position)
+            if position is None:
+                position = self.open[event.position] = Position(event)
+            position.rows.append(event.values)
+            if not event.closes:
+                continue
+            del self.open[event.position]
+            yield from self._closed(position, event)
+
+    def _bad(self, raw: RawEvent) -> None:
+        """A bad event leaves its position without a trade (its error says why): a bad
+        first event opens it with no opening, a bad closing event ends it (the next
+        trade's net then counts from the last good closing balance)."""
+        position_id = raw.fields.get("position_id")
+        if raw.problem is not None or position_id is None:
+            return
+        key = str(position_id).strip()
+        if raw.closes:
+            position = self.open.pop(key, None)
+            if position is not None:
+                self._keep(position.rows, None)
+        elif key not in self.open:
+            self.open[key] = Position(None)
+
+    def _closed(self, position: Position, closing: Event) -> Iterator[RawTrade]:
+        """The trade of a closed position; its events then go with the trade's number (None
+        when validation refused the trade: skipped in `on_error=skip`)."""
+        assert self._validator is not None
+        accepted = self._validator.valid_count
+        if position.opened is None or position.opened is closing:
+            self.balance = closing.values["balance"]  # the account's, trade or not
+            if position.opened is closing:
+                problem = "the position closes at its first event"
+                yield RawTrade(closing.row, {}, problem=problem)
+        else:
+            yield self._trade(position.opened, closing)
+        # Resumed once the validator has checked the trade just yielded.
+        number = self._validator.valid_count if self._validator.valid_count > accepted else None
+        self._keep(position.rows, number)
+
+    def _trade(self, opened: Event, closing: Event) -> RawTrade:
+        first, last = opened.values, closing.values
+        balance: Decimal = last["balance"]
+        assert self.balance is not None
+        net, self.balance = balance - self.balance, balance
+
+        def either(name: str) -> Scalar:
+            return _text(last[name] if last[name] is not None else first[name])
+
+        fields: dict[str, Scalar] = {
+            "deal_id": closing.position,
+            "symbol": self.symbol,
+            "direction": either("direction"),
+            "open_time": first["time"].isoformat(),
+            "close_time": last["time"].isoformat(),
+            "entry_price": either("entry_price"),
+            "exit_price": str(last["close_price"]),
+            "quantity": either("quantity"),
+            "volume": either("volume"),
+            "pips": _text(last["pips"]),
+            "gross_profit": _text(last["gross_profit"]),
+            "profit": str(net),
+            "balance": str(balance),
+        }
+        return RawTrade(closing.row, fields)
+
+    def _keep(self, rows: list[dict[str, Any]], number: int | None) -> None:
+        for row in rows:
+            self._batch.append({**row, "trade_number": number})
+        if len(self._batch) >= self.batch_size:
+            pickle.dump(self._batch, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batch = []
+
+    def store_events(self, session: Session, backtest_id: uuid.UUID) -> None:
+        """Insert the events once the trades are written (see the module docstring); the
+        positions still open at the end go with no trade number."""
+        self.still_open = len(self.open)
+        for position in self.open.values():
+            self._keep(position.rows, None)
+        self.open.clear()
+        assert self._validator is not None
+        if self.strict and self._validator.error_count:
+            return  # the ingest fails: nothing to store
+        end = self._spool.seek(0, 2)
+        self._spool.seek(0)
+        while self._spool.tell() < end:
+            self._insert(session, backtest_id, pickle.load(self._spool))
+        self._insert(session, backtest_id, self._batch)
+
+    def finish(self, backtest: models.Backtest) -> list[RowError]:
+        """Store the equity drawdown and the symbol over the summary's (the report's);
+        the warning for positions still open at the end."""
+        still_open = self.still_open
+        backtest.max_equity_drawdown, backtest.max_equity_drawdown_percent = self.drawdown.result()
+        # The trades' symbol, chosen with the option first (the report's would win otherwise).
+        backtest.symbol = self.symbol
+        if self.symbol not in backtest.symbols:
+            backtest.symbols = [self.symbol]
+        if not still_open:
+            return []
+        noun = "position is" if still_open == 1 else "positions are"
+        return [
+            RowError(
+                self.file,
+                f"{still_open} {noun} still open at the end: not trades (their events are "
+                "kept with no trade number)",
+                value=str(still_open),
+            )
+        ]
+
+    @staticmethod
+    def _insert(session: Session, backtest_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            # The Core table, not the entity: one executemany, not the ORM's bulk path.
+            table: Table = models.TradeEvent.__table__  # type: ignore[assignment]
+            session.execute(insert(table), [{"backtest_id": backtest_id, **r} for r in rows])
+
+
+def _equity(first: RawEvent | None) -> Decimal | None:
+    """The first event's equity in cents, if it is a number (a bad one is reported when
+    the event is checked)."""
+    value = None if first is None else first.fields.get("equity")
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return from_cents(to_cents(Decimal(str(value))))
+    except ArithmeticError:
+        return None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
