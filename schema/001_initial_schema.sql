@@ -224,5 +224,13 @@ CREATE INDEX ix_trade_events_backtest_id_trade_number ON trade_events (backtest_
 
 UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
 
+-- Running upgrade 0005 -> 0006
+
+ALTER TABLE backtests ALTER COLUMN commissions DROP NOT NULL;
+
+ALTER TABLE backtests ALTER COLUMN swaps DROP NOT NULL;
+
+UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
+
 COMMIT;
 

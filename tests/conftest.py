@@ -14,12 +14,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import db, models
-from backtestdb.config import Settings, get_settings
+from backtestdb import analytics, db, models
+from backtestdb.config import DEFAULT_ALLOWED_HOSTS, Settings, get_settings
 from backtestdb.db import make_engine, upgrade
+from backtestdb.ingest import IngestRequest
+from backtestdb.jobs import run_ingest
+from backtestdb.parsing import parse_report
+from backtestdb.storage import SourceFile
 
 DATA = Path(__file__).parent / "data"
 BASIC = DATA / "basic"
@@ -91,14 +95,45 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 def settings(
     database_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Settings]:
-    """Point the process-wide settings (and so the CLI) at the test database."""
+    """Point the process-wide settings (and so the CLI) at the test database; the hosts
+    allowed are the default ones plus `testserver`, the Host of starlette's TestClient."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ALLOWED_HOSTS", f"{DEFAULT_ALLOWED_HOSTS},testserver")
     get_settings.cache_clear()
     db.reset_engine()
     yield get_settings()
     get_settings.cache_clear()
     db.reset_engine()
+
+
+#: What cTrader's default History layout leaves out: NULL in every trade of `sparse_backtest`.
+SPARSE_NULLS = ("open_time", "entry_price", "exit_price", "commission", "swap", "deal_id")
+
+
+@pytest.fixture
+def sparse_backtest(factory: sessionmaker[Session], settings: Settings) -> str:
+    """The bundled sample (report + History CSV, 200 trades, net 452.42) stored as if its
+    CSV were cTrader's default layout: no opening time, prices, fees or deal id (NULL),
+    quantities in Lots, so no fee totals either; its figures refreshed and reconciled with
+    the report, as an ingest of such a file does. Made with SQL UPDATEs, not a parser."""
+    report, history = BASIC / "report.json", BASIC / "history.csv"
+    request = IngestRequest(
+        report=SourceFile("report", report.name, report),
+        csv=SourceFile("history", history.name, history),
+        name="Sparse EURUSD",
+        force=True,
+    )
+    _job, outcome = run_ingest(factory, request, settings)
+    key = outcome.backtest.id
+    with factory.begin() as session:
+        trades = update(models.Trade).where(models.Trade.backtest_id == key)
+        session.execute(trades.values({**dict.fromkeys(SPARSE_NULLS), "quantity_unit": "Lots"}))
+        backtest = update(models.Backtest).where(models.Backtest.id == key)
+        session.execute(backtest.values(commissions=None, swaps=None))
+        stored = session.get_one(models.Backtest, key)
+        analytics.refresh(session, stored, parse_report(report.read_bytes(), report.name).summary)
+    return str(key)
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

@@ -73,8 +73,9 @@ class Backtest(Base):
     max_balance_drawdown_percent: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
     max_equity_drawdown: Mapped[Decimal | None] = mapped_column(Money)
     max_equity_drawdown_percent: Mapped[Decimal | None] = mapped_column(Percent)
-    commissions: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
-    swaps: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    #: NULL when the trades' file has no such column (migration 0006): unknown, not 0.
+    commissions: Mapped[Decimal | None] = mapped_column(Money, default=Decimal(0))
+    swaps: Mapped[Decimal | None] = mapped_column(Money, default=Decimal(0))
     reported_statistics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     source_files: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     #: sha256 over the source files and the options that change the result. Unique, so

@@ -41,7 +41,10 @@ class JobOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     attempts: int = Field(description="Times a worker (or the sync request) started the job")
-    worker_id: str | None = Field(description="The worker that ran it last (async ingests)")
+    worker_id: str | None = Field(
+        description="The worker that ran it last (async ingests); `sync:<host>:<pid>:…` for "
+        "the process of a sync ingest"
+    )
 
 
 class ParameterOut(Schema):
@@ -94,8 +97,8 @@ class BacktestDetail(BacktestOut):
     gross_loss: Number
     max_equity_drawdown: Number | None
     max_equity_drawdown_percent: Number | None
-    commissions: Number
-    swaps: Number
+    commissions: Number | None = Field(description="null when the trades have no fee column")
+    swaps: Number | None = Field(description="null when the trades have no swap column")
     reported_statistics: dict[str, Any]
     source_files: list[dict[str, Any]]
     parameters: list[ParameterOut]
@@ -141,14 +144,15 @@ class TradeOut(Schema):
     deal_id: str | None
     symbol: str
     direction: str = Field(description="buy or sell")
-    open_time: datetime
+    open_time: datetime | None = Field(description="null when the file has no opening time")
     close_time: datetime
-    entry_price: Number
-    exit_price: Number
+    entry_price: Number | None
+    exit_price: Number | None
     quantity: Number | None
+    quantity_unit: str | None = Field(description="As written beside the quantity: Lots…")
     volume: Number | None
-    commission: Number
-    swap: Number
+    commission: Number | None = Field(description="null when the file has no such column")
+    swap: Number | None = Field(description="null when the file has no such column")
     pips: Number | None
     gross_profit: Number | None
     profit: Number = Field(description="Net profit: gross + commission + swap")
@@ -169,6 +173,32 @@ class TradePage(Schema):
 
 class DailyPage(Schema):
     items: list[DailyOut]
+
+
+class TradeEventOut(Schema):
+    """One position event of an events.json, as the file gave it (money to cents)."""
+
+    serial: int = Field(description="The file's serial: the events' order")
+    trade_number: int | None = Field(description="null: the position was still open at the end")
+    position_id: str | None
+    order_id: str | None
+    event: str = Field(description='As written: "Create Position", "Stop Loss Hit"…')
+    time: datetime
+    direction: str | None = Field(description="buy or sell")
+    volume: Number | None
+    quantity: Number | None
+    entry_price: Number | None
+    close_price: Number | None
+    stop_loss: Number | None
+    take_profit: Number | None
+    gross_profit: Number | None
+    pips: Number | None
+    balance: Number | None = Field(description="After a closing event")
+    equity: Number | None
+
+
+class TradeEventList(Schema):
+    items: list[TradeEventOut] = Field(description="In serial order; empty: no events stored")
 
 
 class JobList(Schema):

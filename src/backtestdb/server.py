@@ -10,17 +10,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from backtestdb import web
-from backtestdb.api import analytics, backtests, health, ingest, jobs
+from backtestdb.api import analytics, backtests, events, health, ingest, jobs
 from backtestdb.api.deps import Database
 from backtestdb.api.errors import install_error_handlers
 from backtestdb.api.observability import Metrics, RequestContextMiddleware, configure_logging
+from backtestdb.api.origins import refuse_cross_site
 from backtestdb.config import Settings, get_settings
 from backtestdb.jobs.worker import Worker
+from backtestdb.maintenance.upkeep import remove_stale_uploads
 
 #: How long shutting down waits for the in-process worker's running job.
 WORKER_STOP_SECONDS = 10.0
@@ -28,8 +31,9 @@ WORKER_STOP_SECONDS = 10.0
 DESCRIPTION = """Ingest cTrader backtest exports and query them.
 
 Writes (and reads, with API_KEY_READS) need an `X-API-Key` header or a Bearer token when
-API_KEYS is set. Errors answer `{"detail", "errors", "error_count", "job_id"}`, the extras
-only when they apply."""
+API_KEYS is set. A POST or DELETE sent by a browser page of another origin (not this
+server, not CORS_ORIGINS) answers 403; a Host outside ALLOWED_HOSTS, 400. Errors answer
+`{"detail", "errors", "error_count", "job_id"}`, the extras only when they apply."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A server killed mid-request left its upload folder under DATA_DIR/tmp.
+        remove_stale_uploads(settings.upload_tmp_dir)
         # The in-process worker runs `?mode=async` ingests; it makes no connection before
         # its first claim, and retries until the database answers.
         worker = Worker(settings, database.factory) if settings.inprocess_worker else None
@@ -62,13 +68,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=version("backtestdb"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Before every route's own dependencies (the API key) and before any body is read.
+        dependencies=[Depends(refuse_cross_site)],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.metrics = metrics
     app.state.worker = None
     install_error_handlers(app)
-    for module in (health, ingest, backtests, jobs, analytics):
+    for module in (health, ingest, backtests, events, jobs, analytics):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/ui/static", StaticFiles(directory=web.STATIC_DIR), name="ui-static")
@@ -80,6 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
+    # Inside the request context, so a refused Host (400) still gets an id and is counted.
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list, www_redirect=False
+    )
     # Added last, so it is outermost: it sees every response, CORS and errors included.
     app.add_middleware(RequestContextMiddleware, metrics=metrics, routes=app.router.routes)
     return app

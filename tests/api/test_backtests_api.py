@@ -213,3 +213,58 @@ def test_symbol_filter_finds_multi_symbol_backtests(client: TestClient) -> None:
     assert names("XAUUSD") == ["multi"]
     assert names("XAU") == []
     assert names('X"%') == []
+
+
+def test_a_backtest_without_open_times_prices_or_fees(
+    client: TestClient, sparse_backtest: str
+) -> None:
+    """cTrader's default History layout: the list, the detail and the trade pages show
+    nulls; an open-time filter matches none of these trades, as they have no opening time."""
+    listed = client.get("/api/v1/backtests").json()["items"]
+    assert [(i["id"], i["total_trades"], i["net_profit"]) for i in listed] == [
+        (sparse_backtest, 200, 452.42)
+    ]
+    detail = client.get(f"/api/v1/backtests/{sparse_backtest}").json()
+    assert (detail["commissions"], detail["swaps"]) == (None, None)
+    assert (detail["net_profit"], detail["max_balance_drawdown"]) == (452.42, 175.68)
+    url = f"/api/v1/backtests/{sparse_backtest}/trades"
+    page = client.get(url, params={"limit": 2})
+    assert page.status_code == 200, page.text
+    assert page.json()["next_after"] == 2
+    assert page.json()["items"][0] == {
+        "trade_number": 1, "deal_id": None, "symbol": "EURUSD", "direction": "buy",
+        "open_time": None, "close_time": "2024-01-02T16:09:14.251000Z", "entry_price": None,
+        "exit_price": None, "quantity": 0.1, "quantity_unit": "Lots", "volume": 10000.0,
+        "commission": None, "swap": None, "pips": -2.7, "gross_profit": -2.7, "profit": -3.35,
+        "balance_after": 9996.65, "drawdown": 3.35, "drawdown_percent": 0.0335,
+        "label": "MACross", "comment": None, "extra": None,
+    }  # fmt: skip
+    numbers: list[int] = []
+    after: int | None = 0
+    while after is not None:
+        found = client.get(url, params={"after": after, "limit": 150}).json()
+        numbers += [t["trade_number"] for t in found["items"]]
+        after = found["next_after"]
+    assert numbers == list(range(1, 201))
+    sells = client.get(url, params={"direction": "sell", "limit": 1000}).json()["items"]
+    assert (len(sells), sells[0]["open_time"]) == (91, None)
+    nothing = {"items": [], "next_after": None}
+    assert client.get(url, params={"open_from": "2000-01-01T00:00:00Z"}).json() == nothing
+    assert client.get(url, params={"open_to": "2100-01-01T00:00:00Z"}).json() == nothing
+
+
+def test_trades_pages_leave_extra_out_unless_asked(client: TestClient, tmp_path: Path) -> None:
+    path = tmp_path / "history.csv"
+    lines = (BASIC / "history.csv").read_text().splitlines()
+    path.write_text(f"{lines[0]},Channel\n{lines[1]},cBot\n")
+    answer = client.post(
+        "/api/v1/ingest",
+        files={"csv_file": (path.name, path.read_bytes(), "text/csv")},
+        data={"initial_balance": "10000"},
+    )
+    backtest = answer.json()["backtest_id"]
+    plain = client.get(f"/api/v1/backtests/{backtest}/trades").json()["items"]
+    asked = client.get(f"/api/v1/backtests/{backtest}/trades?fields=extra").json()["items"]
+    assert [t["extra"] for t in plain] == [None]
+    assert [t["extra"] for t in asked] == [{"Channel": "cBot"}]
+    assert client.get(f"/api/v1/backtests/{backtest}/trades?fields=everything").status_code == 422

@@ -213,3 +213,36 @@ def test_static_files_are_vendored(client: TestClient) -> None:
     scripts = "".join(p.read_text() for p in STATIC_DIR.glob("*.js"))
     assert "http://" not in scripts
     assert "https://" not in scripts
+
+
+def trade_cells(html: str, number: int) -> list[str]:
+    """The text of each cell of trade `number`'s row in a trades table."""
+    row = re.search(rf'<tr><td class="num">{number}</td>(.*?)</tr>', html, re.S)
+    assert row is not None, f"no row for trade {number}"
+    return [str(number), *re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
+
+
+def test_pages_of_a_backtest_without_open_times_prices_or_fees(
+    client: TestClient, sparse_backtest: str
+) -> None:
+    """Missing values show as "—", never "None"; breakdowns and the heatmap (close times)
+    are the full sample's."""
+    full = seed_upload(client, name="Full EURUSD").json()["backtest_id"]
+    html = page(client, f"/ui/backtests/{sparse_backtest}")
+    assert "None" not in html
+    assert "Commissions came to" not in html  # the text summary: no fees, no 0.00
+    assert trade_cells(html, 1) == [
+        "1", "—", "EURUSD", "buy", "—", "2024-01-02 16:09:14", "—", "—", "10,000", "—", "—",
+        "-3.35", "9,996.65", "0.03 %"]  # fmt: skip
+    later = page(client, f"/ui/backtests/{sparse_backtest}/trades?after=50&trail=0", **HX)
+    assert "None" not in later
+    assert trade_cells(later, 51)[4:6] == ["—", "2024-02-02 12:56:41"]
+    for group_by in ("month", "symbol", "weekday", "hour", "direction", "year"):
+        sparse = page(client, f"/ui/backtests/{sparse_backtest}/stats?group_by={group_by}")
+        assert "None" not in sparse
+        assert sparse == page(client, f"/ui/backtests/{full}/stats?group_by={group_by}")
+    compared = page(client, f"/ui/compare?ids={sparse_backtest}&ids={full}")
+    assert "None" not in compared
+    commissions = re.search(r'<th scope="row">Commissions.*?</tr>', compared, re.S)
+    assert commissions is not None
+    assert re.findall(r'<td class="num[^"]*">([^<]*)', commissions.group(0)) == ["—", "-133.18 "]

@@ -33,8 +33,9 @@ class SideFigures:
     largest_loss: Decimal | None
     max_consecutive_wins: int
     max_consecutive_losses: int
-    commissions: Decimal
-    swaps: Decimal
+    #: None when the file has no such column (`analytics.store.known_fees`), never 0.
+    commissions: Decimal | None
+    swaps: Decimal | None
 
 
 class SideAccumulator:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +52,17 @@ def compute_figures(
     for row in trade_rows(session, backtest.id):
         accumulator.add(row)
     return accumulator.result()
+
+
+def known_fees(backtest: models.Backtest, figures: Figures) -> Figures:
+    """Fee totals the backtest does not know (NULL `commissions` / `swaps`: its file has
+    no such column) are None in every side's figures too, not the 0 that NULL fees sum to;
+    so the report's fees are not compared with them either."""
+    unknown = {name: None for name in ("commissions", "swaps") if getattr(backtest, name) is None}
+    if not unknown:
+        return figures
+    sides = {side: replace(getattr(figures, side), **unknown) for side in ("all", "long", "short")}
+    return replace(figures, **sides)
 
 
 def jsonable(value: Any) -> Any:
@@ -105,6 +116,14 @@ def report_file(backtest: models.Backtest) -> str:
     return "report"
 
 
+def events_equity_drawdown(backtest: models.Backtest) -> tuple[Decimal | None, Decimal | None]:
+    """The equity drawdown computed from an events.json's equities (ingest.events), which
+    the trades' figures cannot give; (None, None) for other sources (it is the report's)."""
+    if not any(source.get("role") == "events" for source in backtest.source_files or []):
+        return None, None
+    return backtest.max_equity_drawdown, backtest.max_equity_drawdown_percent
+
+
 def refresh(
     session: Session,
     backtest: models.Backtest,
@@ -124,13 +143,14 @@ def store(
     backtest: models.Backtest, figures: Figures, report_summary: ReportSummary | None
 ) -> list[RowError]:
     """Write computed figures onto `backtest` and reconcile them with the report."""
+    figures = known_fees(backtest, figures)
     apply(backtest, figures)
     warnings: list[RowError] = []
     if report_summary is None:
         backtest.reconciliation = None
     else:
         backtest.reconciliation, warnings = reconcile(
-            figures, report_summary, report_file(backtest)
+            figures, report_summary, report_file(backtest), events_equity_drawdown(backtest)
         )
     return warnings
 
@@ -140,4 +160,4 @@ def current_metrics(session: Session, backtest: models.Backtest) -> dict[str, An
     without writing it: a read never changes the database."""
     if backtest.metrics is not None:
         return backtest.metrics
-    return metrics_json(compute_figures(session, backtest))
+    return metrics_json(known_fees(backtest, compute_figures(session, backtest)))

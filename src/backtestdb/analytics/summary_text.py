@@ -81,10 +81,13 @@ def summary_text(session: Session, backtest: Backtest) -> str:
     ]
     if ratios:
         sentences.append(ratios[0][0].upper() + ", ".join(ratios)[1:] + ".")
-    sentences.append(
-        f"Commissions came to {money(everything['commissions'])} and swaps to "
-        f"{money(everything['swaps'])}."
-    )
+    # A file without fee columns has unknown (null) fees: no sentence rather than "0.00".
+    commissions, swaps = everything.get("commissions"), everything.get("swaps")
+    if commissions is not None and swaps is not None:
+        sentences.append(f"Commissions came to {money(commissions)} and swaps to {money(swaps)}.")
+    elif commissions is not None or swaps is not None:
+        name, value = ("Commissions", commissions) if commissions is not None else ("Swaps", swaps)
+        sentences.append(f"{name} came to {money(value)}.")
     if backtest.reconciliation is not None:
         if backtest.reconciliation.get("status") == "reconciled":
             sentences.append("These figures agree with the platform's report.")

@@ -33,11 +33,12 @@ FILE_FIELDS: dict[str, Role] = {
     "csv_file": "history",
     "parameters_file": "parameters",
     "params_file": "parameters",
+    "events_file": "events",
 }
 #: What `initial_balance` accepts (the OpenAPI pattern says the same): 10000 or 10000.00.
 AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
 #: Fields where an empty value (a form's input left blank) means "not given".
-OPTIONAL_TEXT = frozenset({"name", "description", "initial_balance"})
+OPTIONAL_TEXT = frozenset({"name", "description", "initial_balance", "symbol"})
 
 
 class IngestForm(BaseModel):
@@ -48,6 +49,8 @@ class IngestForm(BaseModel):
     name: Annotated[str | None, Field(max_length=255)] = None
     description: Annotated[str | None, Field(max_length=10_000)] = None
     initial_balance: Decimal | None = None
+    #: The symbol of an events.json's trades (the file names none).
+    symbol: Annotated[str | None, Field(max_length=64)] = None
     on_error: Literal["strict", "skip"] = "strict"
     force: bool = False
 
@@ -59,7 +62,7 @@ class IngestForm(BaseModel):
             raise ValueError("must be an amount like 10000 or 10000.00")
         return value
 
-    @field_validator("name", "description")
+    @field_validator("name", "description", "symbol")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         # PostgreSQL text cannot hold NUL.
@@ -84,15 +87,17 @@ def ingest_request(form: ReceivedForm, fields: IngestForm) -> IngestRequest:
         FILE_FIELDS[name]: SourceFile(FILE_FIELDS[name], file.filename, file.path)
         for name, file in form.files.items()
     }
-    if "report" not in sources and "history" not in sources:
+    if not sources.keys() & {"report", "history", "events"}:
         raise InvalidRequest(
-            "Nothing to ingest: send json_file (the report, JSON or HTML) or csv_file "
-            "(the History CSV)"
+            "Nothing to ingest: send json_file (the report, JSON or HTML), csv_file "
+            "(the History CSV) or events_file (events.json)"
         )
     return IngestRequest(
         report=sources.get("report"),
         csv=sources.get("history"),
         parameters=sources.get("parameters"),
+        events=sources.get("events"),
+        symbol=fields.symbol,
         name=fields.name,
         description=fields.description,
         initial_balance=fields.initial_balance,
@@ -109,7 +114,7 @@ def ingest_request(form: ReceivedForm, fields: IngestForm) -> IngestRequest:
     responses={
         200: INGESTED,
         202: QUEUED,
-        **error_responses(400, 401, 409, 413, 415, 422, 503),
+        **error_responses(400, 401, 403, 409, 413, 415, 422, 503),
     },
     openapi_extra=INGEST_BODY,
 )
@@ -122,15 +127,16 @@ async def ingest_upload(
         Query(description="sync: ingest now and answer the result; async: queue it, 202"),
     ] = "sync",
 ) -> IngestResponse | JSONResponse:
-    """Multipart upload: `json_file` (report, JSON or HTML) and/or `csv_file` (History CSV),
-    optional `parameters_file` (or `params_file`), and the fields `name`, `description`,
-    `initial_balance`, `on_error` (strict|skip), `force`. Identical files again answer
+    """Multipart upload: `json_file` (report, JSON or HTML), `csv_file` (History CSV) and/or
+    `events_file` (events.json; also accepted as `json_file`), optional `parameters_file`
+    (or `params_file`), and the fields `name`, `description`, `initial_balance`, `symbol`
+    (an events.json's), `on_error` (strict|skip), `force`. Identical files again answer
     the existing backtest ("Already ingested…") unless `force` is set. Files over
     MAX_FILE_SIZE_MB answer 413. With `mode=async` the answer is 202 `{job_id, status:
     "pending"}` at once; `GET /api/v1/jobs/{job_id}` follows the job."""
     metrics: Metrics = request.app.state.metrics
     limits = UploadLimits(frozenset(FILE_FIELDS), settings.max_file_size_bytes)
-    async with receive_form(request, limits, settings.data_dir / "tmp") as form:
+    async with receive_form(request, limits, settings.upload_tmp_dir) as form:
         wanted = ingest_request(form, read_form(form.fields))
         if mode == "async":
             return await queue_ingest(request, settings, factory, wanted)

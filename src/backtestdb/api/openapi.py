@@ -25,6 +25,10 @@ _ROW_ERROR = {
 _ERROR_EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
     400: ("Malformed request", {"detail": "Malformed multipart body: a part has no field name"}),
     401: ("API_KEYS is set and no valid key was sent", {"detail": "Missing or invalid API key"}),
+    403: (
+        "Sent by a browser page of another origin (not this server nor CORS_ORIGINS)",
+        {"detail": "cross-site request refused: Origin 'http://evil.example' is neither…"},
+    ),
     404: ("No such backtest or job", {"detail": _BACKTEST_MISSING}),
     409: (
         "A concurrent request stored the same data",
@@ -95,6 +99,10 @@ INGEST_BODY: dict[str, Any] = {
                             "description": "parameters.json, .cbotset or key=value lines",
                         },
                         "params_file": {**_FILE, "description": "Same as parameters_file"},
+                        "events_file": {
+                            **_FILE,
+                            "description": "events.json: position events (the trade source)",
+                        },
                         "name": {"type": "string", "maxLength": 255},
                         "description": {"type": "string", "maxLength": 10000},
                         "initial_balance": {
@@ -103,10 +111,20 @@ INGEST_BODY: dict[str, Any] = {
                             "description": "Default: the report's startingCapital",
                             "example": "10000.00",
                         },
+                        "symbol": {
+                            "type": "string",
+                            "maxLength": 64,
+                            "description": "An events.json's symbol: default the report's, "
+                            "else the .cbotset's Chart.Symbol",
+                        },
                         "on_error": {"type": "string", "enum": ["strict", "skip"]},
                         "force": {"type": "boolean", "description": "Store identical files again"},
                     },
-                    "anyOf": [{"required": ["json_file"]}, {"required": ["csv_file"]}],
+                    "anyOf": [
+                        {"required": ["json_file"]},
+                        {"required": ["csv_file"]},
+                        {"required": ["events_file"]},
+                    ],
                 }
             }
         },

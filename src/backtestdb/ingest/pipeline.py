@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -22,50 +19,27 @@ from sqlalchemy.orm import Session
 from backtestdb import analytics, models
 from backtestdb.analytics.figures import FiguresAccumulator
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
-from backtestdb.ingest import derived
+from backtestdb.ingest import derived, events, history_file
+from backtestdb.ingest.backtest_row import (
+    apply_summary,
+    count_warnings,
+    failure_message,
+    parameter_rows,
+    skipped,
+)
+from backtestdb.ingest.reported import (
+    apply_reported_figures,
+    summary_only,
+)
+from backtestdb.ingest.requests import IngestOutcome, IngestRequest
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.ingest.writers import portable, postgres
 from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
-from backtestdb.parsing.records import Parameter, Report, ReportSummary, Trade, TradeSource
+from backtestdb.parsing.csv_text import CsvLimits
+from backtestdb.parsing.file_names import backtest_history_name
+from backtestdb.parsing.history_csv import DEFAULT_LIMITS
+from backtestdb.parsing.records import Parameter, Report, Trade, TradeSource
 from backtestdb.storage import FileInfo, LocalStorage, SourceFile, describe
-
-OnError = Literal["strict", "skip"]
-
-
-@dataclass(slots=True)
-class IngestRequest:
-    report: SourceFile | None = None
-    csv: SourceFile | None = None
-    parameters: SourceFile | None = None
-    name: str | None = None
-    description: str | None = None
-    initial_balance: Decimal | None = None
-    on_error: OnError = "strict"
-    force: bool = False
-    #: Called with the number of trades read so far, once per batch.
-    on_progress: Callable[[int], None] | None = None
-
-    @property
-    def files(self) -> list[SourceFile]:
-        return [f for f in (self.report, self.csv, self.parameters) if f is not None]
-
-
-@dataclass(slots=True)
-class IngestOutcome:
-    backtest: models.Backtest
-    created: bool
-    trades: int
-    warnings: list[RowError] = field(default_factory=list)
-    #: What the report said, for reconciling the full metric set afterwards.
-    reported: ReportSummary | None = None
-    #: The full metric set could not be computed during the ingest pass.
-    needs_metrics: bool = False
-
-    @property
-    def message(self) -> str:
-        if not self.created:
-            return f"Already ingested: identical files are backtest {self.backtest.id}"
-        return f"Successfully ingested {self.trades} trades"
 
 
 def ingest(
@@ -77,9 +51,13 @@ def ingest(
     max_errors: int = 1000,
     batch_size: int = 5000,
     days_per_year: int = 252,
+    csv_limits: CsvLimits = DEFAULT_LIMITS,
 ) -> IngestOutcome:
-    if request.report is None and request.csv is None:
-        raise BacktestdbError("Nothing to ingest: give a report (JSON or HTML) or a History CSV")
+    events.classify(request)  # an events.json given as the report is the events file
+    if request.report is None and request.csv is None and request.events is None:
+        raise BacktestdbError(
+            "Nothing to ingest: give a report (JSON or HTML), a History CSV or an events.json"
+        )
     infos = [describe(f) for f in request.files]
     digest = content_hash(infos, request)
     if not request.force and (existing := find_by_hash(session, digest)) is not None:
@@ -96,9 +74,16 @@ def ingest(
         content_hash=None if request.force else digest,
     )
     with ExitStack() as stack:
-        source = trade_source(stack, request, report)
+        plan = events.open_events(stack, request, report, batch_size)
+        source = (
+            plan.source if plan is not None else trade_source(stack, request, report, csv_limits)
+        )
         validator = TradeValidator(source, max_errors=max_errors)
-        initial, warnings = resolve_initial_balance(source, request, report)
+        if plan is not None:
+            plan.bind(validator)
+        initial, warnings = (
+            (plan.initial, []) if plan else resolve_initial_balance(source, request, report)
+        )
         backtest.initial_balance = initial
         session.add(backtest)
         session.flush()
@@ -110,6 +95,8 @@ def ingest(
         )
         deriver = derived.Deriver(initial, figures)
         stored = write_trades(session, backtest.id, source, validator, deriver, request, batch_size)
+        if plan is not None:
+            plan.store_events(session, backtest.id)
     if validator.error_count and request.on_error == "strict":
         raise ValidationFailed(
             failure_message(validator.error_count), validator.errors, validator.error_count
@@ -117,8 +104,21 @@ def ingest(
     warnings += [skipped(error) for error in validator.errors]
     warnings += stored.warnings(source.file)
     warnings += count_warnings(report, request, stored.summary.total_trades)
+    warnings += history_file.missing_columns(source) if plan is None else []
 
-    apply_summary(backtest, stored, report)
+    apply_summary(backtest, stored, report, request.parameters)
+    only = summary_only(report, source, stored.summary.total_trades + validator.error_count)
+    if only is not None:  # no trades to compute figures from, nor to reconcile with
+        apply_reported_figures(backtest, only)
+    named = backtest_history_name(request.csv.name) if request.csv is not None else None
+    if report is None and named is not None:  # a backtest History export's own name
+        backtest.symbol, backtest.period = named.symbol, named.period
+    # A CSV without a fee column stores NULL fees (validation): their totals are unknown.
+    for fee, total in (("commission", "commissions"), ("swap", "swaps")):
+        if source.header and fee not in source.columns:
+            setattr(backtest, total, None)
+    if plan is not None:
+        warnings += plan.finish(backtest)
     if rows := stored.daily.rows():
         session.execute(
             insert(models.DailySummary), [{"backtest_id": backtest.id, **r} for r in rows]
@@ -131,7 +131,9 @@ def ingest(
     reported = report.summary if report is not None else None
     outcome = IngestOutcome(backtest, True, stored.summary.total_trades, warnings, reported)
     if stored.figures is not None:
-        outcome.warnings += analytics.store(backtest, stored.figures, reported)
+        outcome.warnings += analytics.store(
+            backtest, stored.figures, None if only is not None else reported
+        )
     else:
         outcome.needs_metrics = True  # out of close-time order: see jobs.refresh_metrics
     session.flush()
@@ -170,6 +172,8 @@ def content_hash(infos: list[FileInfo], request: IngestRequest) -> str:
         digest.update(f"{info.role}:{info.sha256}\n".encode())
     balance = request.initial_balance.normalize() if request.initial_balance is not None else ""
     digest.update(f"initial_balance:{balance}\non_error:{request.on_error}\n".encode())
+    if request.symbol is not None:  # only then: older ingests keep their hash
+        digest.update(f"symbol:{request.symbol}\n".encode())
     return digest.hexdigest()
 
 
@@ -179,16 +183,23 @@ def find_by_hash(session: Session, digest: str) -> models.Backtest | None:
 
 
 def default_name(request: IngestRequest) -> str:
-    first = request.report or request.csv
+    """The report's file name, or what a backtest History export's name says, or its name."""
+    if request.report is None and request.csv is not None:
+        named = backtest_history_name(request.csv.name)
+        if named is not None:
+            return named.title
+    first = request.report or request.csv or request.events
     assert first is not None
     return Path(first.name).stem or "backtest"
 
 
-def trade_source(stack: ExitStack, request: IngestRequest, report: Report | None) -> TradeSource:
+def trade_source(
+    stack: ExitStack, request: IngestRequest, report: Report | None, limits: CsvLimits
+) -> TradeSource:
     """The History CSV when given (it is the complete trade list), else the report's trades."""
     if request.csv is not None:
         stream = stack.enter_context(request.csv.path.open("rb"))
-        return parse_history_csv(stream, request.csv.name)
+        return parse_history_csv(stream, request.csv.name, limits)
     assert report is not None
     return report.trades
 
@@ -227,82 +238,10 @@ def resolve_initial_balance(
         return request.initial_balance, warnings
     if reported is not None:
         return reported, []
-    first = peek_first_trade(source)
-    if first is not None and first.balance is not None:
-        return first.balance - first.profit, []
-    raise BacktestdbError(
-        "Initial balance unknown: give --initial-balance (form field initial_balance); "
-        "no report startingCapital and no Balance column to infer it from"
-    )
+    return history_file.balance_before_first_trade(source), []
 
 
 def peek_first_trade(source: TradeSource) -> Trade | None:
     """Validate the first row on the side, leaving the source to be read from the start."""
     first = source.peek()
     return TradeValidator(source).validate(first) if first is not None else None
-
-
-def count_warnings(report: Report | None, request: IngestRequest, stored: int) -> list[RowError]:
-    if report is None or request.csv is None:
-        return []
-    reported = report.summary.total_trades
-    if reported is None or reported == stored:
-        return []
-    return [
-        RowError(
-            request.csv.name,
-            f"the report counts {reported} trades but the CSV gave {stored}; "
-            "the CSV is the trade source",
-        )
-    ]
-
-
-def failure_message(count: int) -> str:
-    noun = "row error" if count == 1 else "row errors"
-    return f"Validation failed with {count} {noun}; nothing was stored"
-
-
-def skipped(error: RowError) -> RowError:
-    return RowError(
-        error.file, f"row skipped: {error.message}", error.row, error.column, error.value
-    )
-
-
-def apply_summary(
-    backtest: models.Backtest, stored: derived.StoredTrades, report: Report | None
-) -> None:
-    summary = stored.summary
-    for name in (
-        "ending_balance", "net_profit", "gross_profit", "gross_loss", "total_trades",
-        "winning_trades", "losing_trades", "win_rate", "profit_factor",
-        "max_balance_drawdown", "max_balance_drawdown_percent", "commissions", "swaps",
-    ):  # fmt: skip
-        setattr(backtest, name, getattr(summary, name))
-    symbols = sorted(stored.symbols)
-    reported = report.summary if report else None
-    backtest.symbols = (reported.symbols if reported and reported.symbols else None) or symbols
-    backtest.symbol = (reported.symbol if reported else None) or (
-        symbols[0] if len(symbols) == 1 else None
-    )
-    backtest.period = reported.period if reported else None
-    backtest.testing_start = (reported.testing_start if reported else None) or stored.first_open
-    backtest.testing_end = (reported.testing_end if reported else None) or stored.last_close
-    if reported is not None:
-        backtest.ending_equity = reported.ending_equity
-        backtest.max_equity_drawdown = reported.max_equity_drawdown
-        backtest.max_equity_drawdown_percent = reported.max_equity_drawdown_percent
-        backtest.reported_statistics = reported.reported
-
-
-def parameter_rows(backtest_id: uuid.UUID, parameters: list[Parameter]) -> list[models.Parameter]:
-    return [
-        models.Parameter(
-            backtest_id=backtest_id,
-            name=p.name,
-            value=p.value,
-            value_type=p.value_type,
-            group_name=p.group,
-            display_name=p.display_name,
-        )
-        for p in parameters
-    ]
