@@ -1,5 +1,5 @@
 """Engine, sessions, the schema's migrations, the metadata naming convention and the column
-types both backends share.
+types both backends share; the time limits of read transactions.
 
 Alembic is driven from code (the scripts are in `migrations/`), so an installed package
 migrates its own database: the embedded SQLite on first use, PostgreSQL only when asked.
@@ -8,22 +8,26 @@ migrates its own database: the embedded SQLite on first use, PostgreSQL only whe
 from __future__ import annotations
 
 import io
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from psycopg.errors import QueryCanceled
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from backtestdb.config import get_settings
@@ -74,15 +78,24 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def _clear_sqlite_deadline(dbapi_connection: Any, _record: Any) -> None:
+    # A read's deadline (read_session_factory) must not follow its connection back into
+    # the pool, where a write would inherit it.
+    if dbapi_connection is not None:
+        dbapi_connection.set_progress_handler(None, 0)
+
+
+def make_engine(url: str, **pool: Any) -> Engine:
+    """The engine for `url`; `pool` passes pool options (pool_size, max_overflow)."""
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, **pool)
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "checkin", _clear_sqlite_deadline)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @lru_cache
@@ -110,6 +123,58 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block ends normally, roll back when it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """How long a read may take: each statement, and the idle time inside its transaction."""
+
+    statement_seconds: float
+    idle_seconds: float
+
+
+#: SQLite calls the deadline check every this many virtual-machine steps (a few µs).
+SQLITE_DEADLINE_STEPS = 1000
+_POSTGRES_LIMITS = text(
+    "SELECT set_config('statement_timeout', :statement, true),"
+    " set_config('idle_in_transaction_session_timeout', :idle, true)"
+)
+
+
+def read_session_factory(engine: Engine, limits: ReadLimits) -> sessionmaker[Session]:
+    """Sessions for reads: every transaction they begin is bounded by `limits`, so neither
+    a costly query nor a forgotten transaction holds a pooled connection for long."""
+    factory = session_factory(engine)
+
+    def bound(_session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+        apply_read_limits(connection, limits)
+
+    event.listen(factory, "after_begin", bound)
+    return factory
+
+
+def apply_read_limits(connection: Connection, limits: ReadLimits) -> None:
+    """PostgreSQL: SET LOCAL statement_timeout and idle_in_transaction_session_timeout (they
+    end with the transaction). SQLite has neither: a progress handler interrupts whatever
+    runs past the deadline (cleared when the connection goes back to the pool)."""
+    if connection.dialect.name == "postgresql":
+        milliseconds = {
+            "statement": str(max(1, round(limits.statement_seconds * 1000))),
+            "idle": str(max(1, round(limits.idle_seconds * 1000))),
+        }
+        connection.execute(_POSTGRES_LIMITS, milliseconds)
+    elif connection.dialect.name == "sqlite":
+        deadline = time.monotonic() + limits.statement_seconds
+        raw = cast(sqlite3.Connection, connection.connection.dbapi_connection)
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_DEADLINE_STEPS)
+
+
+def is_statement_timeout(error: DBAPIError) -> bool:
+    """Whether the database stopped a statement for running past its read limit."""
+    cause = error.orig
+    if isinstance(cause, QueryCanceled):
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and str(cause) == "interrupted"
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:

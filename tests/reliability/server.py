@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from backtestdb.db import make_engine, upgrade
+from tests.conftest import scratch_database
 from tests.processes import free_port, stop, wait_until_up
 
 BIN = Path(sys.executable).parent
@@ -45,3 +47,16 @@ def serve(tmp_path: Path, workers: int = 1, **env: str) -> Iterator[Server]:
         yield server
     finally:
         stop(process)
+
+
+@contextmanager
+def migrated_scratch(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own, migrated to head, for one server (its plain URL);
+    its own, so pg_stat_activity can be read for it alone. Dropped afterwards."""
+    with scratch_database(prefix) as url:
+        engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        yield url

@@ -1,8 +1,11 @@
 """Exports, streamed: trades as CSV or Parquet, and the backtest list as CSV.
 
-Each generator opens its own session from the factory, because it runs after the request
-(or command) that started it has returned; rows come from the database in batches and
-leave in chunks, so memory stays flat whatever the size.
+The generators run after the request (or command) that started them has returned, and a
+client may read them slowly, stop half-way or vanish. So they hold no session while they
+wait: each batch of rows is read in its own short transaction (trades by keyset on the
+trade number, backtests by a list of ids read first) and the connection goes back to the
+pool before the batch is handed on. Memory stays flat whatever the size (one batch), and a
+generator dropped anywhere leaves nothing open, whether or not it is ever closed.
 
 CSV text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or
 a carriage return) get a leading single quote; plain numbers are left alone, so a
@@ -15,17 +18,23 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb.analytics.store import STREAM_BATCH
-from backtestdb.backtests import METRIC_COLUMNS, BacktestQuery, conditions, sort_order
+from backtestdb.backtests import (
+    METRIC_COLUMNS,
+    BacktestQuery,
+    conditions,
+    require_backtest,
+    sort_order,
+)
 from backtestdb.models import Backtest, Trade
 
 TRADE_COLUMNS: tuple[str, ...] = (
@@ -40,6 +49,12 @@ BACKTEST_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: Trades per batch of a CSV export: read and written in some 20 ms, so a batch holds its
+#: connection briefly and little waits in memory for a slow client. Parquet batches are
+#: its row groups (STREAM_BATCH).
+CSV_BATCH = 2000
+#: Backtests read per batch of the list export (their ids go into one IN list).
+ID_BATCH = 1000
 
 
 @cache
@@ -78,39 +93,50 @@ def safe_cell(value: Any) -> str:
     return text
 
 
-def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+def csv_text(header: Iterable[str], batches: Iterable[Iterable[Iterable[Any]]]) -> Iterator[str]:
+    """The CSV text of each batch, the header in front of the first one (so the first
+    chunk costs the first read: its errors come before a response starts)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    for count, row in enumerate(rows, 1):
-        writer.writerow([safe_cell(value) for value in row])
-        if count % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    for rows in batches:
+        writer.writerows([safe_cell(value) for value in row] for row in rows)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()  # no batch at all: the header alone
 
 
-def _trade_query(backtest_id: uuid.UUID) -> Any:
+def trade_batches(
+    factory: sessionmaker[Session], backtest_id: uuid.UUID, size: int = STREAM_BATCH
+) -> Iterator[Sequence[Row[Any]]]:
+    """The trades in file order, `size` at a time, each batch read in a transaction of
+    its own (the connection is back in the pool before the batch is yielded). At least
+    one batch, empty for a backtest without trades. NotFound when the backtest does not
+    exist, or was deleted part-way: an export stops with an error, never ends short."""
     columns = [getattr(Trade, name) for name in TRADE_COLUMNS]
-    return (
-        select(*columns)
-        .where(Trade.backtest_id == backtest_id)
-        .order_by(Trade.trade_number)
-        .execution_options(yield_per=STREAM_BATCH)
-    )
-
-
-def _csv_stream(
-    factory: sessionmaker[Session], statement: Any, header: Iterable[str]
-) -> Iterator[str]:
-    with factory() as session:
-        yield from csv_chunks(header, session.execute(statement))
+    after = 0
+    while True:
+        page = (
+            select(*columns)
+            .where(Trade.backtest_id == backtest_id, Trade.trade_number > after)
+            .order_by(Trade.trade_number)
+            .limit(size)
+        )
+        with factory() as session:
+            rows = session.execute(page).all()
+            if len(rows) < size:
+                require_backtest(session, backtest_id)
+        yield rows
+        if len(rows) < size:
+            return
+        after = rows[-1].trade_number
 
 
 def trades_csv(factory: sessionmaker[Session], backtest_id: uuid.UUID) -> Iterator[str]:
-    """The trades in file order, as CSV text chunks."""
-    return _csv_stream(factory, _trade_query(backtest_id), TRADE_COLUMNS)
+    """The trades in file order, as CSV text, one chunk per batch."""
+    return csv_text(TRADE_COLUMNS, trade_batches(factory, backtest_id, CSV_BATCH))
 
 
 class _Chunks(io.RawIOBase):
@@ -148,15 +174,14 @@ def trades_parquet(
     schema = trade_schema()
     sink = _Chunks()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    with factory() as session:
-        result = session.execute(_trade_query(backtest_id))
-        for batch in result.partitions(row_group):
+    for batch in trade_batches(factory, backtest_id, row_group):
+        if batch:
             columns = list(zip(*batch, strict=True))
             arrays = [
                 pa.array(values, type=schema.field(i).type) for i, values in enumerate(columns)
             ]
             writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
-            yield sink.drain()
+        yield sink.drain()
     writer.close()
     yield sink.drain()
 
@@ -164,11 +189,24 @@ def trades_parquet(
 def backtests_csv(factory: sessionmaker[Session], query: BacktestQuery) -> Iterator[str]:
     """Every backtest matching `query` (the list's filters and sort) with its metrics.
     A bad filter raises here, before the first byte is sent."""
+    matching = select(Backtest.id).where(*conditions(query)).order_by(*sort_order(query.sort))
+    return csv_text(BACKTEST_COLUMNS, backtest_batches(factory, matching))
+
+
+def backtest_batches(
+    factory: sessionmaker[Session], matching: Any, size: int = ID_BATCH
+) -> Iterator[list[Row[Any]]]:
+    """The matching backtests in the list's order, `size` at a time. Their ids are read
+    first, in one statement (one id a backtest in memory), so no sort needs a keyset;
+    each batch is a transaction of its own, and one deleted meanwhile is left out."""
+    with factory() as session:
+        ids = list(session.scalars(matching))
     columns = [getattr(Backtest, name) for name in BACKTEST_COLUMNS]
-    statement = (
-        select(*columns)
-        .where(*conditions(query))
-        .order_by(*sort_order(query.sort))
-        .execution_options(yield_per=STREAM_BATCH)
-    )
-    return _csv_stream(factory, statement, BACKTEST_COLUMNS)
+    for start in range(0, max(len(ids), 1), size):
+        wanted = ids[start : start + size]
+        with factory() as session:
+            found = {
+                row.id: row
+                for row in session.execute(select(*columns).where(Backtest.id.in_(wanted)))
+            }
+        yield [found[key] for key in wanted if key in found]

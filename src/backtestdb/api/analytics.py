@@ -1,12 +1,20 @@
-"""Analytics routes: metrics, breakdowns, equity curve, comparison, exports, text summary."""
+"""Analytics routes: metrics, breakdowns, equity curve, comparison, exports, text summary.
+
+Exports (`download`) read their first chunk before the answer starts, so an unknown
+backtest or a timed-out read is a proper 404 or 503; the rest is read one batch at a time
+in a worker thread, at most EXPORT_CONNECTIONS at once, on the exports' own pool. Between
+batches an export holds no connection (analytics/export.py): a client that reads slowly,
+stops or disconnects, or a server shutting down, leaves nothing open in the database.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
@@ -21,7 +29,7 @@ from backtestdb.analytics.schemas import (
     MetricsOut,
 )
 from backtestdb.analytics.summary_text import summary_text
-from backtestdb.api.deps import ApiKeyDep, FactoryDep, SessionDep, SingleQueryDep
+from backtestdb.api.deps import ApiKeyDep, Exports, ExportsDep, SessionDep, SingleQueryDep
 from backtestdb.api.openapi import LIST_FILTERS, SORT_SCHEMA, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], dependencies=[ApiKeyDep, SingleQueryDep])
@@ -35,12 +43,32 @@ def content(media_type: str, description: str) -> dict[int | str, dict[str, Any]
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
-def download(chunks: Iterator[Any], media_type: str, filename: str) -> StreamingResponse:
+async def download(
+    exports: Exports, chunks: Iterator[Any], media_type: str, filename: str
+) -> StreamingResponse:
+    """Read the first chunk now (its errors are the answer), then stream the rest."""
+    first = await anyio.to_thread.run_sync(next_chunk, chunks, limiter=exports.limiter)
     return StreamingResponse(
-        chunks,
+        streamed(first, chunks, exports.limiter),
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def next_chunk(chunks: Iterator[Any]) -> Any | None:
+    # None ends the stream: StopIteration cannot cross from the worker thread.
+    return next(chunks, None)
+
+
+async def streamed(
+    first: Any | None, chunks: Iterator[Any], limiter: anyio.CapacityLimiter
+) -> AsyncIterator[Any]:
+    chunk = first
+    while chunk is not None:
+        yield chunk
+        # A disconnect cancels this wait, not a read under way: a batch always finishes
+        # in its thread and gives its connection back.
+        chunk = await anyio.to_thread.run_sync(next_chunk, chunks, limiter=limiter)
 
 
 @router.get(
@@ -50,9 +78,9 @@ def download(chunks: Iterator[Any], media_type: str, filename: str) -> Streaming
     responses={**content("text/csv", "One row per backtest"), **error_responses(401, 422, 503)},
     openapi_extra=LIST_FILTERS,
 )
-def backtests_csv(
+async def backtests_csv(
     request: Request,
-    factory: FactoryDep,
+    exports: ExportsDep,
     sort: Annotated[
         str, Query(description="As for the list", json_schema_extra=SORT_SCHEMA)
     ] = "-created_at",
@@ -66,7 +94,8 @@ def backtests_csv(
         sort=sort, symbol=symbol, name=name, created_from=created_from, created_to=created_to
     )
     query.add_params(request.query_params.multi_items())
-    return download(export.backtests_csv(factory, query), "text/csv", "backtests.csv")
+    chunks = export.backtests_csv(exports.factory, query)
+    return await download(exports, chunks, "text/csv", "backtests.csv")
 
 
 @router.get(
@@ -135,11 +164,9 @@ def get_equity(
     response_class=StreamingResponse,
     responses={**content("text/csv", "One row per trade"), **ERRORS},
 )
-def trades_csv(backtest_id: uuid.UUID, session: SessionDep, factory: FactoryDep) -> Any:
-    backtests.require_backtest(session, backtest_id)
-    return download(
-        export.trades_csv(factory, backtest_id), "text/csv", f"trades-{backtest_id}.csv"
-    )
+async def trades_csv(backtest_id: uuid.UUID, exports: ExportsDep) -> Any:
+    chunks = export.trades_csv(exports.factory, backtest_id)
+    return await download(exports, chunks, "text/csv", f"trades-{backtest_id}.csv")
 
 
 @router.get(
@@ -148,13 +175,10 @@ def trades_csv(backtest_id: uuid.UUID, session: SessionDep, factory: FactoryDep)
     response_class=StreamingResponse,
     responses={**content("application/vnd.apache.parquet", "A Parquet file"), **ERRORS},
 )
-def trades_parquet(backtest_id: uuid.UUID, session: SessionDep, factory: FactoryDep) -> Any:
-    backtests.require_backtest(session, backtest_id)
-    return download(
-        export.trades_parquet(factory, backtest_id),
-        "application/vnd.apache.parquet",
-        f"trades-{backtest_id}.parquet",
-    )
+async def trades_parquet(backtest_id: uuid.UUID, exports: ExportsDep) -> Any:
+    chunks = export.trades_parquet(exports.factory, backtest_id)
+    media_type = "application/vnd.apache.parquet"
+    return await download(exports, chunks, media_type, f"trades-{backtest_id}.parquet")
 
 
 @router.get(

@@ -26,6 +26,7 @@ from backtestdb.storage import open_storage
 router = APIRouter(prefix="/api/v1", tags=["backtests"], dependencies=[ApiKeyDep, SingleQueryDep])
 
 FilterText = Annotated[str | None, Query(max_length=255)]
+OPEN_FILTER = "UTC when no offset; a trade without an opening time never matches"
 
 
 @router.get(
@@ -104,11 +105,19 @@ def list_trades(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     symbol: FilterText = None,
     direction: Literal["buy", "sell"] | None = None,
-    open_from: Annotated[datetime | None, Query(description="UTC when no offset")] = None,
-    open_to: Annotated[datetime | None, Query(description="UTC when no offset")] = None,
+    open_from: Annotated[datetime | None, Query(description=OPEN_FILTER)] = None,
+    open_to: Annotated[datetime | None, Query(description=OPEN_FILTER)] = None,
+    fields: Annotated[
+        Literal["extra"] | None,
+        Query(description="`extra`: include each trade's unknown columns (left out by default)"),
+    ] = None,
 ) -> TradePage:
     query = backtests.TradeQuery(
-        symbol=symbol, direction=direction, open_from=open_from, open_to=open_to
+        symbol=symbol,
+        direction=direction,
+        open_from=open_from,
+        open_to=open_to,
+        with_extra=fields == "extra",
     )
     trades, next_after = backtests.list_trades(
         session, backtest_id, query, after=after, limit=limit
@@ -131,7 +140,7 @@ def list_daily(backtest_id: uuid.UUID, session: SessionDep) -> DailyPage:
     status_code=204,
     response_class=Response,
     summary="Delete a backtest with its trades, parameters, days and raw files",
-    responses=error_responses(401, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 def delete_backtest(backtest_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> None:
     """Its jobs stay, with `backtest_id` null."""

@@ -1,7 +1,9 @@
 """Request dependencies: settings, the database, one transaction per request, the API key.
 
 The edge owns the transaction (`get_session`): it commits when the route returns and rolls
-back when it raises, before the response is sent. Services only flush.
+back when it raises, before the response is sent. Services only flush. Reads (GET, HEAD)
+run under the read limits (STATEMENT_TIMEOUT_SECONDS, IDLE_TRANSACTION_TIMEOUT_SECONDS);
+exports read through a pool of their own (`Exports`).
 """
 
 from __future__ import annotations
@@ -9,28 +11,51 @@ from __future__ import annotations
 import hmac
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, cast
 
+import anyio
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb.config import Settings
-from backtestdb.db import ensure_schema, make_engine, session_factory, transaction
+from backtestdb.db import (
+    ReadLimits,
+    ensure_schema,
+    make_engine,
+    read_session_factory,
+    session_factory,
+    transaction,
+)
 from backtestdb.errors import InvalidRequest, RowError, Unauthorized
 
 
 class Database:
     """The app's engine, made on first use: in the process that serves (each uvicorn
     worker has its own), never at import. The schema check runs until it once succeeds, so
-    a database migrated after start-up is picked up without a restart."""
+    a database migrated after start-up is picked up without a restart.
+
+    Exports get an engine of their own, EXPORT_CONNECTIONS connections and no overflow, so
+    however many run they never take a connection from the ordinary requests' pool."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine: Engine | None = None
         self._factory: sessionmaker[Session] | None = None
-        self._lock = threading.Lock()
+        self._reads: sessionmaker[Session] | None = None
+        self._exports: Exports | None = None
+        self._export_engine: Engine | None = None
+        # Reentrant: the factories take it and then ask for the engine, which takes it too.
+        self._lock = threading.RLock()
+
+    @property
+    def limits(self) -> ReadLimits:
+        settings = self.settings
+        return ReadLimits(
+            settings.statement_timeout_seconds, settings.idle_transaction_timeout_seconds
+        )
 
     @property
     def engine(self) -> Engine:
@@ -49,12 +74,48 @@ class Database:
                     self._factory = session_factory(engine)
         return self._factory
 
+    def read_factory(self) -> sessionmaker[Session]:
+        """Sessions for reads: the same pool, each transaction under the read limits."""
+        if self._reads is None:
+            self.factory()
+            with self._lock:
+                if self._reads is None:
+                    self._reads = read_session_factory(self.engine, self.limits)
+        return self._reads
+
+    def exports(self) -> Exports:
+        """The exports' own small pool, under the read limits, and their thread limit."""
+        if self._exports is None:
+            self.factory()
+            with self._lock:
+                if self._exports is None:
+                    size = self.settings.export_connections
+                    url = self.settings.effective_database_url
+                    self._export_engine = make_engine(url, pool_size=size, max_overflow=0)
+                    self._exports = Exports(
+                        read_session_factory(self._export_engine, self.limits),
+                        anyio.CapacityLimiter(size),
+                    )
+        return self._exports
+
     def dispose(self) -> None:
         with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-            self._engine = None
-            self._factory = None
+            for engine in (self._engine, self._export_engine):
+                if engine is not None:
+                    engine.dispose()
+            self._engine = self._export_engine = None
+            self._factory = self._reads = None
+            self._exports = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exports:
+    """What streamed exports read with: sessions on their own pool, and a limit of one
+    batch read per pooled connection at a time (further ones wait on the event loop, not
+    in a worker thread nor in the pool's queue)."""
+
+    factory: sessionmaker[Session]
+    limiter: anyio.CapacityLimiter
 
 
 def get_settings(request: Request) -> Settings:
@@ -76,7 +137,12 @@ def get_factory(database: DatabaseDep) -> sessionmaker[Session]:
 FactoryDep = Annotated[sessionmaker[Session], Depends(get_factory)]
 
 
-def get_session(factory: FactoryDep) -> Iterator[Session]:
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    reads = request.method in _READS
+    factory = database.read_factory() if reads else database.factory()
     with transaction(factory) as session:
         yield session
 
@@ -85,9 +151,15 @@ def get_session(factory: FactoryDep) -> Iterator[Session]:
 # response and never a success the database does not hold.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
+
+def get_exports(database: DatabaseDep) -> Exports:
+    return database.exports()
+
+
+ExportsDep = Annotated[Exports, Depends(get_exports)]
+
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="One of API_KEYS")
 _bearer = HTTPBearer(auto_error=False, description="One of API_KEYS as a Bearer token")
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def require_api_key(

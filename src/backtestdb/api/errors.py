@@ -14,7 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from backtestdb.config import Settings
+from backtestdb.db import is_statement_timeout
 from backtestdb.errors import BacktestdbError, Unauthorized
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,15 @@ def validation_body(error: RequestValidationError) -> dict[str, Any]:
     return {"detail": f"Invalid request: {where}", "errors": items, "error_count": len(items)}
 
 
+def statement_timed_out(request: Request, error: OperationalError) -> JSONResponse:
+    """503 with the reason: a read ran past STATEMENT_TIMEOUT_SECONDS (db.ReadLimits)."""
+    logger.warning("statement timeout on %s", request.url.path, exc_info=error)
+    settings: Settings = request.app.state.settings
+    limit = f"STATEMENT_TIMEOUT_SECONDS={settings.statement_timeout_seconds:g}"
+    body = {"detail": f"The query took longer than {limit}; narrow the filters"}
+    return JSONResponse(body, status_code=503)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BacktestdbError)
     async def backtestdb_error(_request: Request, error: BacktestdbError) -> JSONResponse:
@@ -67,8 +79,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, error: OperationalError) -> JSONResponse:
+        if is_statement_timeout(error):
+            return statement_timed_out(request, error)
         logger.error("database unavailable on %s", request.url.path, exc_info=error)
         return JSONResponse({"detail": "Database unavailable"}, status_code=503)
+
+    # Every pooled connection in use for the pool's whole wait: overload, worth a retry.
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, error: PoolTimeout) -> JSONResponse:
+        logger.error("no database connection free on %s", request.url.path, exc_info=error)
+        body = {"detail": "Every database connection is busy; retry in a few seconds"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
     # The COPY path talks to psycopg directly, so its errors arrive unwrapped by SQLAlchemy:
     # a connection lost or a statement cancelled mid-COPY is the same 503, a refused value

@@ -10,8 +10,21 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Numeric, Text, cast, exists, func, inspect, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Numeric,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    inspect,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, defer, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backtestdb.errors import InvalidRequest, NotFound, RowError
 from backtestdb.models import Backtest, DailySummary, Parameter, Trade
@@ -32,6 +45,10 @@ SORT_COLUMNS: tuple[str, ...] = (
     *("name", "symbol", "period", "testing_start", "testing_end", "created_at", "updated_at"),
 )
 PARAMETER_PREFIX = "param."
+#: Most `param.<name>` filters one list takes, and most `min_`/`max_` ones: past these a
+#: list is no longer a search but work for the database; more answer 422.
+MAX_PARAMETER_FILTERS = 20
+MAX_RANGE_FILTERS = 20
 # Bounds that keep a filter value inside what both backends can bind and compare.
 _MAX_TEXT = 255
 MAX_INT = 2**31 - 1
@@ -54,6 +71,8 @@ class BacktestQuery:
     def add_params(self, params: Iterable[tuple[str, str]]) -> None:
         """Read `min_<metric>`, `max_<metric>` and `param.<name>` from query parameters;
         anything else is left to the caller. Every bad one is reported, not just the first."""
+        params = list(params)
+        check_filter_counts([key for key, _ in params])
         problems: list[RowError] = []
         for key, raw in params:
             try:
@@ -77,6 +96,19 @@ class BacktestQuery:
                     known = ", ".join(METRIC_COLUMNS)
                     raise _bad(key, raw, f"unknown metric {metric!r}; use one of: {known}")
                 bounds[metric] = metric_value(key, metric, raw)
+
+
+def check_filter_counts(keys: list[str]) -> None:
+    """At most MAX_PARAMETER_FILTERS `param.*` and MAX_RANGE_FILTERS `min_`/`max_` keys."""
+    caps = (
+        ("param.*", (PARAMETER_PREFIX,), MAX_PARAMETER_FILTERS),
+        ("min_/max_", ("min_", "max_"), MAX_RANGE_FILTERS),
+    )
+    for kind, prefixes, cap in caps:
+        count = sum(key.startswith(prefixes) for key in keys)
+        if count > cap:
+            message = f"at most {cap} {kind} filters (got {count})"
+            raise InvalidRequest(message, [RowError("query", message)])
 
 
 def _bad(key: str, raw: str, message: str) -> InvalidRequest:
@@ -146,15 +178,26 @@ def conditions(query: BacktestQuery) -> list[ColumnElement[bool]]:
         found.append(getattr(Backtest, metric) >= low)
     for metric, high in query.maximum.items():
         found.append(getattr(Backtest, metric) <= high)
-    for name, value in query.parameters.items():
-        found.append(
-            exists().where(
-                Parameter.backtest_id == Backtest.id,
-                Parameter.name == name,
-                Parameter.value == value,
-            )
-        )
+    if query.parameters:
+        found.append(Backtest.id.in_(holding(query.parameters)))
     return found
+
+
+def holding(parameters: dict[str, str]) -> Select[Any]:
+    """The ids of the backtests holding every (name, value) of `parameters`: one lookup
+    per pair in the (name, value) index, grouped by backtest. A backtest has one row per
+    name (the primary key), so it holds them all when all of them matched. One subquery
+    however many pairs: an EXISTS per pair made PostgreSQL plan one join per filter
+    (bench/filters.py)."""
+    pairs = [
+        and_(Parameter.name == name, Parameter.value == value) for name, value in parameters.items()
+    ]
+    return (
+        select(Parameter.backtest_id)
+        .where(or_(*pairs))
+        .group_by(Parameter.backtest_id)
+        .having(func.count() == len(parameters))
+    )
 
 
 def search_backtests(
@@ -174,6 +217,9 @@ class TradeQuery:
     direction: str | None = None
     open_from: datetime | None = None
     open_to: datetime | None = None
+    #: Read `extra` (the unknown columns) too; off by default, since a wide file's extra
+    #: can weigh far more than the rest of a page.
+    with_extra: bool = False
 
 
 def list_trades(
@@ -198,9 +244,14 @@ def list_trades(
         select_trades = select_trades.where(Trade.open_time >= start)
     if (end := as_utc("open_to", query.open_to)) is not None:
         select_trades = select_trades.where(Trade.open_time <= end)
+    if not query.with_extra:
+        select_trades = select_trades.options(defer(Trade.extra))
     # One row more than asked tells whether another page exists.
     rows = list(session.scalars(select_trades.order_by(Trade.trade_number).limit(limit + 1)))
     page = rows[:limit]
+    if not query.with_extra:
+        for trade in page:  # known to be left out, so reading it loads nothing
+            set_committed_value(trade, "extra", None)
     return page, page[-1].trade_number if len(rows) > limit else None
 
 

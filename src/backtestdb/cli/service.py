@@ -26,6 +26,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=get_settings().log_level.lower(),
+        # Past this, responses still open (a download nobody reads) are cancelled, so a
+        # stalled client cannot keep the server from stopping.
+        timeout_graceful_shutdown=get_settings().shutdown_timeout_seconds,
     )
 
 
@@ -38,10 +41,13 @@ def worker(
     import logging
 
     from backtestdb.jobs.worker import run_workers
+    from backtestdb.maintenance.upkeep import remove_stale_uploads
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s "
                         "%(name)s %(threadName)s %(message)s")  # fmt: skip
+    # A server killed mid-request on this host left its upload folder under DATA_DIR/tmp.
+    remove_stale_uploads(settings.upload_tmp_dir)
     # The engine is made on the first claim and retried until the database answers, so a
     # worker may start before the database (or its migration) is ready.
     run_workers(settings, lambda: session_factory(get_engine()), concurrency)
