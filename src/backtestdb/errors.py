@@ -106,6 +106,13 @@ class FileTooLarge(BacktestdbError):
         super().__init__("File too large")
 
 
+class IngestInterrupted(BacktestdbError):
+    """A sync ingest lost its job's lease (its heartbeat did not reach the database for
+    JOB_LEASE_SECONDS) and a worker failed the job meanwhile; nothing was stored."""
+
+    status_code = 503
+
+
 class UploadTimeout(BacktestdbError):
     """The body did not arrive within UPLOAD_TIMEOUT_SECONDS (a stalled or trickling client
     would otherwise hold a connection and a temporary file for ever)."""
@@ -115,6 +122,12 @@ class UploadTimeout(BacktestdbError):
 
 class Unauthorized(BacktestdbError):
     status_code = 401
+
+
+class CrossSiteRefused(BacktestdbError):
+    """A write sent by a browser page of another origin (a cross-site form or fetch)."""
+
+    status_code = 403
 
 
 class UnsupportedMediaType(BacktestdbError):

@@ -70,10 +70,11 @@ def cli(*args: str) -> dict[str, object]:
 def test_clean_jobs_dry_run_then_delete(settings: Settings, factory: sessionmaker[Session]) -> None:
     jobs = add_jobs(factory)
     assert cli("clean-jobs", "--older-than", "30d") == {
-        "older_than": "30d", "would_delete": 2, "dry_run": True}  # fmt: skip
+        "older_than": "30d", "would_delete": 2, "uploads_would_remove": 0,
+        "dry_run": True}  # fmt: skip
     assert remaining(factory, jobs) == set(jobs)
     assert cli("clean-jobs", "--older-than", "30d", "--yes") == {
-        "older_than": "30d", "deleted": 2, "dry_run": False}  # fmt: skip
+        "older_than": "30d", "deleted": 2, "uploads_removed": 0, "dry_run": False}  # fmt: skip
     assert remaining(factory, jobs) == set(jobs) - {"old completed", "old failed"}
     assert cli("clean-jobs", "--older-than", "1d", "--yes")["deleted"] == 2
     assert remaining(factory, jobs) == {"old running", "old pending"}

@@ -14,12 +14,21 @@ from rich.table import Table
 from backtestdb.cli.output import JsonFlag, console, print_json
 from backtestdb.config import get_settings
 from backtestdb.db import get_engine
-from backtestdb.maintenance.upkeep import collect_stats, count_old_jobs, delete_old_jobs, vacuum
+from backtestdb.maintenance.upkeep import (
+    STALE_UPLOAD_AGE,
+    collect_stats,
+    count_old_jobs,
+    delete_old_jobs,
+    remove_stale_uploads,
+    stale_uploads,
+    vacuum,
+)
 from backtestdb.storage import open_storage
 
 app = typer.Typer(help="Database upkeep: old jobs, VACUUM, sizes, archives.", no_args_is_help=True)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _AGE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+_UPLOAD_AGE = f"{STALE_UPLOAD_AGE.total_seconds() / 3600:g}h"
 
 
 def parse_age(value: str) -> timedelta:
@@ -49,22 +58,30 @@ def clean_jobs_command(
     yes: Annotated[bool, typer.Option("--yes", help="Delete; without it, only count")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete finished (completed/failed) ingestion jobs older than --older-than."""
+    """Delete finished (completed/failed) ingestion jobs older than --older-than, and the
+    upload leftovers under DATA_DIR/tmp older than a day (a killed server's)."""
     age = parse_age(older_than)
     engine = get_engine()
+    tmp = get_settings().upload_tmp_dir
     if yes:
         deleted = delete_old_jobs(engine, age)
+        removed = remove_stale_uploads(tmp)
         if as_json:
-            print_json({"older_than": older_than, "deleted": deleted, "dry_run": False})
+            print_json({"older_than": older_than, "deleted": deleted,
+                        "uploads_removed": removed, "dry_run": False})  # fmt: skip
         else:
-            console.print(f"Deleted {deleted} finished jobs older than {older_than}")
+            console.print(f"Deleted {deleted} finished jobs older than {older_than}, and "
+                          f"{removed} upload leftovers older than {_UPLOAD_AGE}")  # fmt: skip
         return
     found = count_old_jobs(engine, age)
+    leftovers = len(stale_uploads(tmp))
     if as_json:
-        print_json({"older_than": older_than, "would_delete": found, "dry_run": True})
+        print_json({"older_than": older_than, "would_delete": found,
+                    "uploads_would_remove": leftovers, "dry_run": True})  # fmt: skip
     else:
-        console.print(f"{found} finished jobs older than {older_than} would be deleted; "
-                      "run again with --yes to delete them")  # fmt: skip
+        console.print(f"{found} finished jobs older than {older_than} and {leftovers} upload "
+                      f"leftovers older than {_UPLOAD_AGE} would be deleted; run again "
+                      "with --yes to delete them")  # fmt: skip
 
 
 @app.command("vacuum")

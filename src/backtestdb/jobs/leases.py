@@ -6,6 +6,11 @@ worker died: the next worker to look claims the job again, once (`attempts` < 2)
 that the job fails as "worker lost twice". Every write the old worker still tries is
 fenced by `ensure_owner`, so a job is never completed by a worker that lost it.
 
+A sync ingest (CLI, or an API request without `?mode=async`) holds a lease on the job it
+created too, under a `worker_id` starting with `sync:`. Its files were never stored, so
+there is nothing to run again: once its lease expires (the process was killed, or lost the
+database) any worker fails it with SYNC_LOST (`fail_stopped`), and nobody claims it.
+
 On PostgreSQL the claim locks the candidate row with `FOR UPDATE SKIP LOCKED`, so
 concurrent workers never wait on, or take, the same job. SQLite has no row locks: there the
 claim is a compare-and-set on the row's status and attempts, checked by its rowcount.
@@ -15,11 +20,13 @@ Functions here flush, never commit: the worker owns the transaction.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from backtestdb.models import IngestionJob, utcnow
@@ -27,6 +34,15 @@ from backtestdb.models import IngestionJob, utcnow
 #: A job is run at most this many times: the first claim and one retry.
 MAX_ATTEMPTS = 2
 LOST_TWICE = "worker lost twice: the job's worker stopped answering on every attempt"
+#: The `worker_id` of a sync ingest starts with this (a worker's starts with its host name).
+SYNC_PREFIX = "sync:"
+SYNC_LOST = (
+    "the ingesting process stopped before the ingest ended (killed, or cut off from the "
+    "database, so its lease expired); nothing stored: send the files again"
+)
+#: A running job without a lease was started by a sync ingest from before sync jobs had
+#: one; this long after its start its process is certainly gone.
+UNLEASED_SYNC_AGE = timedelta(days=1)
 
 
 class LeaseLost(Exception):
@@ -45,6 +61,7 @@ def claim(
         IngestionJob.status == "running",
         IngestionJob.lease_expires_at < now,
         IngestionJob.attempts < MAX_ATTEMPTS,
+        ~_sync_ingest(),
     )
     query = (
         select(IngestionJob)
@@ -106,15 +123,50 @@ def fail_lost(session: Session, now: datetime | None = None) -> list[uuid.UUID]:
         IngestionJob.status == "running",
         IngestionJob.lease_expires_at < now,
         IngestionJob.attempts >= MAX_ATTEMPTS,
+        ~_sync_ingest(),
     )
-    ids = list(session.scalars(_skip_locked(session, select(IngestionJob.id).where(lost_twice))))
+    return _fail(session, lost_twice, LOST_TWICE, now)
+
+
+def fail_stopped(session: Session, now: datetime | None = None) -> list[uuid.UUID]:
+    """Fail the sync ingests whose process stopped (lease expired; or no lease at all and
+    started over UNLEASED_SYNC_AGE ago); returns their ids. Never retried: no upload was
+    stored to run again from."""
+    now = now or utcnow()
+    running = IngestionJob.status == "running"
+    expired = and_(running, IngestionJob.lease_expires_at < now, _sync_ingest())
+    unleased = and_(
+        running,
+        IngestionJob.lease_expires_at.is_(None),
+        IngestionJob.worker_id.is_(None),
+        IngestionJob.started_at < now - UNLEASED_SYNC_AGE,
+    )
+    return _fail(session, or_(expired, unleased), SYNC_LOST, now)
+
+
+def sync_worker_id() -> str:
+    """The `worker_id` of a sync ingest: this process, plus a random part (see worker ids)."""
+    return f"{SYNC_PREFIX}{socket.gethostname()[:170]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _sync_ingest() -> ColumnElement[bool]:
+    # A sync ingest's job, not a queued one (whose uploads are stored for a retry).
+    return IngestionJob.worker_id.startswith(SYNC_PREFIX, autoescape=True)
+
+
+def _fail(
+    session: Session, lost: ColumnElement[bool], reason: str, now: datetime
+) -> list[uuid.UUID]:
+    # Rows another sweeper (or their own process, finishing) holds are skipped: locked
+    # means someone is on it. The UPDATE checks `lost` again (SQLite locks no rows).
+    ids = list(session.scalars(_skip_locked(session, select(IngestionJob.id).where(lost))))
     if not ids:
         return []
     _execute(
         session,
         update(IngestionJob)
-        .where(IngestionJob.id.in_(ids), lost_twice)
-        .values(status="failed", error_message=LOST_TWICE, finished_at=now, lease_expires_at=None),
+        .where(IngestionJob.id.in_(ids), lost)
+        .values(status="failed", error_message=reason, finished_at=now, lease_expires_at=None),
     )
     return ids
 

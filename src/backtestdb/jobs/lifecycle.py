@@ -6,29 +6,37 @@ summary and full metric set, and the job's completion are then committed togethe
 not at all. The metric set is computed in the ingest's own pass over the trades; only for
 a file that is not in close-time order is it computed afterwards from the stored trades,
 in a transaction of its own (it reads every trade back, and must not undo a good ingest).
+
+A sync ingest's job holds a lease like a worker's (renewed by the same `Heartbeat`, its
+writes fenced the same way), so a process killed mid-ingest leaves a job that any worker
+fails once the lease runs out (`leases.fail_stopped`), not one `running` for ever.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from typing import Any
 
-import psycopg
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb import analytics
 from backtestdb.config import Settings
 from backtestdb.db import transaction
-from backtestdb.errors import BacktestdbError, NotFound, RowError
+from backtestdb.errors import BacktestdbError, Conflict, IngestInterrupted, RowError
 from backtestdb.ingest import IngestOutcome, IngestRequest, content_hash, find_by_hash, ingest
 from backtestdb.jobs import leases
+from backtestdb.jobs.heartbeat import Heartbeat
 from backtestdb.jobs.leases import LeaseLost
-from backtestdb.jobs.queue import request_options
-from backtestdb.models import Backtest, IngestionJob, utcnow
+from backtestdb.jobs.records import complete, create_job, failure_reason, record_failure
+from backtestdb.models import Backtest, IngestionJob
+from backtestdb.parsing.csv_text import CsvLimits
 from backtestdb.storage import describe, open_storage
+
+#: Ingests of one upload whose identical backtest kept being deleted under it, then 409.
+TWIN_ATTEMPTS = 3
+TWIN_DELETED = (
+    "The identical backtest was deleted while this upload ran; nothing was stored: upload again"
+)
 
 
 def run_ingest(
@@ -40,40 +48,48 @@ def run_ingest(
 ) -> tuple[IngestionJob, IngestOutcome]:
     """Ingest and record the job; raises the ingest's error after recording the failure.
 
-    Without `job_id` a new job row records the ingest (the sync path). With it, the ingest
-    runs for that existing job: a worker's claimed one, whose every write is fenced on
-    `worker_id` (raises LeaseLost, recording nothing, when another worker holds it now)."""
-    if job_id is None:
-        job_id = create_job(factory, request).id
-    storage = open_storage(settings)
-    backtest_id = uuid.uuid4()
-    try:
+    Without `job_id` a new job row records the ingest (the sync path), leased to this
+    process while it runs; IngestInterrupted when the lease was lost meanwhile (its job
+    failed by a worker's sweep), nothing stored. With `job_id`, the ingest runs for that
+    existing job: a worker's claimed one, whose every write is fenced on `worker_id`
+    (raises LeaseLost, recording nothing, when another worker holds it now)."""
+    if job_id is not None:
+        return ingest_for_job(factory, request, settings, job_id, worker_id)
+    worker_id = leases.sync_worker_id()
+    lease = settings.job_lease_seconds
+    job_id = create_job(factory, request, worker_id, lease).id
+    with Heartbeat(factory, job_id, worker_id, lease):
         try:
-            with transaction(factory) as session:
-                outcome = ingest(
-                    session,
-                    request,
-                    storage,
-                    backtest_id=backtest_id,
-                    max_errors=settings.max_row_errors,
-                    batch_size=settings.batch_size,
-                )
-                finished = finish(session, job_id, worker_id, outcome)
-        except IntegrityError as error:
-            storage.remove(backtest_id)
-            finished, outcome = link_concurrent_twin(factory, request, job_id, worker_id, error)
+            return ingest_for_job(factory, request, settings, job_id, worker_id)
+        except LeaseLost as lost:
+            error = IngestInterrupted(
+                "The ingest was interrupted: its job's lease ran out (the database did not "
+                "take its heartbeat for JOB_LEASE_SECONDS) and the job was failed; nothing "
+                "stored: send the files again"
+            )
+            error.job_id = job_id
+            raise error from lost
+
+
+def ingest_for_job(
+    factory: sessionmaker[Session],
+    request: IngestRequest,
+    settings: Settings,
+    job_id: uuid.UUID,
+    worker_id: str | None,
+) -> tuple[IngestionJob, IngestOutcome]:
+    """`run_ingest` for an existing job, fenced on `worker_id` when there is one."""
+    try:
+        finished, outcome = store_or_link(factory, request, settings, job_id, worker_id)
     except BacktestdbError as error:
-        storage.remove(backtest_id)
         record_failure(factory, job_id, error.message, error, worker_id)
         error.job_id = job_id
         raise
     except LeaseLost:
-        storage.remove(backtest_id)
         raise
     except BaseException as error:
         # Not a user error: record it so the job does not stay "running", then let it
         # propagate (a bug must surface, not hide in a job row).
-        storage.remove(backtest_id)
         record_failure(factory, job_id, failure_reason(error), None, worker_id)
         raise
     if outcome.needs_metrics:
@@ -81,16 +97,13 @@ def run_ingest(
     return finished, outcome
 
 
-def failure_reason(error: BaseException) -> str:
-    """A reason a person can act on, without the driver's own words (they may quote data)."""
-    cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
-    if isinstance(cause, psycopg.errors.QueryCanceled):
-        return "database error: a statement was cancelled (statement_timeout?); nothing stored"
-    if isinstance(cause, psycopg.OperationalError):
-        return "database error: the connection to the database was lost; nothing stored"
-    if isinstance(cause, psycopg.DataError):
-        return "database error: a value does not fit the database; nothing stored"
-    return f"internal error: {type(error).__name__}"
+def csv_limits(settings: Settings) -> CsvLimits:
+    return CsvLimits(
+        header_chars=settings.max_csv_header_bytes,
+        row_chars=settings.max_csv_row_bytes,
+        columns=settings.max_csv_columns,
+        extra_chars=settings.max_csv_extra_bytes,
+    )
 
 
 def finish(
@@ -106,25 +119,83 @@ def finish(
     return job
 
 
+def store_or_link(
+    factory: sessionmaker[Session],
+    request: IngestRequest,
+    settings: Settings,
+    job_id: uuid.UUID,
+    worker_id: str | None,
+) -> tuple[IngestionJob, IngestOutcome]:
+    """The ingest stored with its job's completion, or the job linked to the identical
+    backtest. When a DELETE takes that identical backtest away mid-way, the upload is
+    ingested anew, as it would be had it come after the delete; Conflict (409) only when
+    that keeps happening."""
+    for _attempt in range(TWIN_ATTEMPTS):
+        done = store(factory, request, settings, job_id, worker_id)
+        if done is None:
+            done = link_concurrent_twin(factory, request, job_id, worker_id)
+        if done is not None:
+            return done
+    raise Conflict(TWIN_DELETED)
+
+
+def store(
+    factory: sessionmaker[Session],
+    request: IngestRequest,
+    settings: Settings,
+    job_id: uuid.UUID,
+    worker_id: str | None,
+) -> tuple[IngestionJob, IngestOutcome] | None:
+    """One ingest transaction; None when an identical backtest got in its way: the unique
+    content_hash refused the insert (the twin committed after this one looked), or the
+    twin it found was deleted before the job's link to it committed (the foreign key)."""
+    storage = open_storage(settings)
+    backtest_id = uuid.uuid4()
+    linking = False
+    try:
+        with transaction(factory) as session:
+            outcome = ingest(
+                session,
+                request,
+                storage,
+                backtest_id=backtest_id,
+                max_errors=settings.max_row_errors,
+                batch_size=settings.batch_size,
+                csv_limits=csv_limits(settings),
+            )
+            linking = not outcome.created  # then the job's link is the only write
+            finished = finish(session, job_id, worker_id, outcome)
+    except IntegrityError as error:
+        storage.remove(backtest_id)
+        if linking or (not request.force and "content_hash" in str(error.orig)):
+            return None
+        raise
+    except BaseException:
+        storage.remove(backtest_id)
+        raise
+    return finished, outcome
+
+
 def link_concurrent_twin(
     factory: sessionmaker[Session],
     request: IngestRequest,
     job_id: uuid.UUID,
     worker_id: str | None,
-    error: IntegrityError,
-) -> tuple[IngestionJob, IngestOutcome]:
-    """Identical files ingested at the same time (two requests, two workers): the unique
-    content_hash refused the second insert once the first committed. Answer the first, as
-    an upload after it would; any other conflict is raised as it came."""
-    if request.force or "content_hash" not in str(error.orig):
-        raise error
+) -> tuple[IngestionJob, IngestOutcome] | None:
+    """Identical files ingested at the same time (two requests, two workers): answer the
+    one that committed first, as an upload after it would. None when it is gone (deleted
+    before this look-up, or before this link committed)."""
     digest = content_hash([describe(f) for f in request.files], request)
-    with transaction(factory) as session:
-        existing = find_by_hash(session, digest)
-        if existing is None:
-            raise error
-        outcome = IngestOutcome(existing, created=False, trades=existing.total_trades)
-        return finish(session, job_id, worker_id, outcome), outcome
+    try:
+        with transaction(factory) as session:
+            existing = find_by_hash(session, digest)
+            if existing is None:
+                return None
+            outcome = IngestOutcome(existing, created=False, trades=existing.total_trades)
+            finished = finish(session, job_id, worker_id, outcome)
+    except IntegrityError:
+        return None  # its one write, the job's link, was refused: the twin was deleted
+    return finished, outcome
 
 
 def refresh_metrics(
@@ -140,85 +211,3 @@ def refresh_metrics(
         job.warnings = [*job.warnings, *(w.as_dict() for w in warnings)]
     outcome.backtest = backtest
     return warnings
-
-
-def create_job(factory: sessionmaker[Session], request: IngestRequest) -> IngestionJob:
-    with transaction(factory) as session:
-        job = IngestionJob(
-            job_type="ingest",
-            status="running",
-            started_at=utcnow(),
-            attempts=1,
-            source_files=[{"role": f.role, "name": f.name} for f in request.files],
-            options=request_options(request),
-        )
-        session.add(job)
-    return job
-
-
-def complete(job: IngestionJob, outcome: IngestOutcome) -> None:
-    job.status = "completed"
-    job.backtest_id = outcome.backtest.id
-    job.trades_ingested = outcome.trades if outcome.created else 0
-    job.warnings = [w.as_dict() for w in outcome.warnings]
-    if outcome.created:
-        job.source_files = outcome.backtest.source_files
-    job.error_message = None if outcome.created else outcome.message
-    job.finished_at = utcnow()
-    job.lease_expires_at = None
-
-
-def record_failure(
-    factory: sessionmaker[Session],
-    job_id: uuid.UUID,
-    message: str,
-    error: BacktestdbError | None,
-    worker_id: str | None = None,
-) -> bool:
-    """Mark the job failed; a worker's job only while it is ours (False when it is not)."""
-    with transaction(factory) as session:
-        job = session.get_one(IngestionJob, job_id, with_for_update=worker_id is not None)
-        if worker_id is not None and (job.status != "running" or job.worker_id != worker_id):
-            return False
-        job.status = "failed"
-        job.error_message = storable(message)
-        if error is not None:
-            job.errors = [{k: storable(v) for k, v in e.as_dict().items()} for e in error.errors]
-            job.error_count = error.error_count
-        job.finished_at = utcnow()
-        job.lease_expires_at = None
-    return True
-
-
-#: NUL and lone surrogates: PostgreSQL stores neither (text or jsonb), and a failure record
-#: that cannot be written leaves its job "running" for ever.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(value: Any) -> Any:
-    return _UNSTORABLE.sub("\ufffd", value) if isinstance(value, str) else value
-
-
-def get_job(session: Session, job_id: uuid.UUID) -> IngestionJob:
-    job = session.get(IngestionJob, job_id)
-    if job is None:
-        raise NotFound(f"Job {job_id} not found")
-    return job
-
-
-def list_jobs(session: Session, status: str | None = None, limit: int = 50) -> list[IngestionJob]:
-    query = select(IngestionJob).order_by(IngestionJob.created_at.desc()).limit(limit)
-    if status is not None:
-        query = query.where(IngestionJob.status == status)
-    return list(session.scalars(query))
-
-
-def latest_job(session: Session, backtest_id: uuid.UUID) -> IngestionJob | None:
-    """The newest job linked to a backtest (a re-upload of identical files links one too)."""
-    query = (
-        select(IngestionJob)
-        .where(IngestionJob.backtest_id == backtest_id)
-        .order_by(IngestionJob.created_at.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()

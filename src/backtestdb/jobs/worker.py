@@ -4,7 +4,9 @@
 `backtestdb worker` runs them standalone. Each thread claims one job at a time (`leases`),
 copies its raw files from storage into a temporary folder, and calls the same
 `lifecycle.run_ingest` the sync path calls, for the existing job. A heartbeat thread renews the
-lease every third of JOB_LEASE_SECONDS while the ingest runs.
+lease every third of JOB_LEASE_SECONDS while the ingest runs. Before each claim, idle or not,
+a thread fails the jobs whose process is gone: a sync ingest's at once, a worker's once it
+was lost twice (`leases.fail_stopped`, `leases.fail_lost`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Self
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backtestdb.config import Settings
 from backtestdb.db import transaction
 from backtestdb.errors import BacktestdbError, DatabaseNotReady
-from backtestdb.jobs import leases, lifecycle, queue
+from backtestdb.jobs import leases, lifecycle, queue, records
+from backtestdb.jobs.heartbeat import Heartbeat
 from backtestdb.jobs.leases import LeaseLost
 from backtestdb.models import IngestionJob
 from backtestdb.storage import open_storage
@@ -105,11 +107,15 @@ class Worker:
         logger.info("worker %s stopped", worker_id)
 
     def run_once(self, worker_id: str) -> bool:
-        """Claim and run one job; False when there was none to claim."""
+        """Sweep the lost jobs, then claim and run one job; False when there was none to
+        claim. The loop calls it every WORKER_POLL_SECONDS while idle, and between jobs."""
         factory = self.factory()
         with transaction(factory) as session:
+            stopped = leases.fail_stopped(session)
             lost = leases.fail_lost(session)
             job = leases.claim(session, worker_id, self.settings.job_lease_seconds)
+        for job_id in stopped:
+            logger.warning("job %s failed: %s", job_id, leases.SYNC_LOST)
         for job_id in lost:
             logger.warning("job %s failed: %s", job_id, leases.LOST_TWICE)
             self.storage.remove_uploads(job_id)
@@ -128,7 +134,7 @@ class Worker:
                     request = queue.load_request(job, self.storage, Path(folder))
                 except (OSError, BacktestdbError) as error:
                     message = f"cannot read the uploaded files from storage: {error}"
-                    owned = lifecycle.record_failure(factory, job.id, message, None, worker_id)
+                    owned = records.record_failure(factory, job.id, message, None, worker_id)
                     return
                 lifecycle.run_ingest(factory, request, self.settings, job.id, worker_id)
         except BacktestdbError as error:
@@ -141,41 +147,6 @@ class Worker:
             # now keeps them for that worker.
             if owned:
                 self.storage.remove_uploads(job.id)
-
-
-class Heartbeat:
-    """Renews a job's lease every third of the lease, in its own thread and connection."""
-
-    def __init__(
-        self, factory: sessionmaker[Session], job_id: uuid.UUID, worker_id: str, lease: float
-    ) -> None:
-        self.factory = factory
-        self.job_id = job_id
-        self.worker_id = worker_id
-        self.lease = lease
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._done.wait(self.lease / 3):
-            try:
-                with transaction(self.factory) as session:
-                    renewed = leases.renew(session, self.job_id, self.worker_id, self.lease)
-            except OperationalError as error:
-                # Busy (SQLite's one writer) or briefly down: the next beat tries again.
-                logger.warning("job %s: lease not renewed: %s", self.job_id, error)
-                continue
-            if not renewed:
-                # Finished meanwhile, or lost to another worker (the fence then stops it).
-                return
 
 
 def run_workers(settings: Settings, factory: FactoryGetter, concurrency: int) -> None:

@@ -1,4 +1,4 @@
-"""Routine database upkeep: old finished jobs, VACUUM, table sizes.
+"""Routine upkeep: old finished jobs, upload leftovers, VACUUM, table sizes.
 
 The functions take an engine so the CLI (`backtestdb maintenance`), tests and a future
 scheduler call them alike.
@@ -6,6 +6,10 @@ scheduler call them alike.
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,11 +19,16 @@ from sqlalchemy import ColumnElement, Engine, delete, func, select, text
 from backtestdb import models
 from backtestdb.models import utcnow
 
+logger = logging.getLogger(__name__)
 #: Jobs in these states are done; pending/running ones are never cleaned.
 FINISHED_STATUSES = ("completed", "failed")
 #: Every table backtestdb owns, parents first (the order `stats` prints them in).
 TABLES = (models.Backtest, models.Trade, models.TradeEvent, models.Parameter,
           models.DailySummary, models.IngestionJob)  # fmt: skip
+#: Entries under DATA_DIR/tmp untouched for this long are a dead request's upload (a server
+#: killed mid-request leaves its folder): far past UPLOAD_TIMEOUT_SECONDS plus any ingest,
+#: and a live upload's file is written to as it arrives, so it is always younger.
+STALE_UPLOAD_AGE = timedelta(days=1)
 
 
 def _old_finished_jobs(cutoff: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -43,6 +52,54 @@ def delete_old_jobs(engine: Engine, older_than: timedelta, now: datetime | None 
     with engine.begin() as connection:
         result = connection.execute(delete(models.IngestionJob).where(*_old_finished_jobs(cutoff)))
         return result.rowcount or 0
+
+
+def stale_uploads(
+    folder: Path, older_than: timedelta = STALE_UPLOAD_AGE, now: float | None = None
+) -> list[Path]:
+    """The entries of `folder` in which nothing was written for `older_than` (by mtime)."""
+    if not folder.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - older_than.total_seconds()
+    return sorted(entry for entry in folder.iterdir() if _last_written(entry) < cutoff)
+
+
+def remove_stale_uploads(
+    folder: Path, older_than: timedelta = STALE_UPLOAD_AGE, now: float | None = None
+) -> int:
+    """Remove the upload leftovers under `folder` (`stale_uploads`); returns how many went.
+    One that cannot be removed is logged and left: start-up must not fail on it."""
+    removed = 0
+    for entry in stale_uploads(folder, older_than, now):
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:
+            continue  # another process (a sibling server worker) removed it first
+        except OSError as error:
+            logger.warning("upload leftover %s not removed: %s", entry, error)
+            continue
+        removed += 1
+    if removed:
+        logger.info("removed %d upload leftovers older than %s from %s", removed, older_than,
+                    folder)  # fmt: skip
+    return removed
+
+
+def _last_written(entry: Path) -> float:
+    # The newest mtime in the tree: a folder's own changes only when a file is added, a
+    # file's each time a chunk of the upload is written.
+    try:
+        newest = entry.lstat().st_mtime
+        if entry.is_dir() and not entry.is_symlink():
+            for parent, folders, files in os.walk(entry):
+                for name in (*folders, *files):
+                    newest = max(newest, os.lstat(os.path.join(parent, name)).st_mtime)
+    except FileNotFoundError:
+        return float("inf")  # gone meanwhile: nothing to remove
+    return newest
 
 
 def vacuum(engine: Engine) -> str:
