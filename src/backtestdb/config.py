@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_path
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "backtestdb"
+#: Loopback, and the Service of deploy/kubernetes (data-pipeline in trading-system) by
+#: every name the cluster's DNS gives it.
+DEFAULT_ALLOWED_HOSTS = ",".join(
+    ("localhost", "127.0.0.1", "[::1]", "data-pipeline", "data-pipeline.trading-system",
+     "data-pipeline.trading-system.svc", "data-pipeline.trading-system.svc.cluster.local")
+)  # fmt: skip
 
 
 def default_data_dir() -> Path:
@@ -49,6 +55,12 @@ class Settings(BaseSettings):
     #: Migrate the database on first use. Default: yes for SQLite, no for PostgreSQL
     #: (there a migration job runs once before the replicas start).
     auto_migrate: bool | None = None
+    #: History CSV bounds: past them a file is refused at once, naming the row, so a file
+    #: with no newline or 100,000 columns costs bounded memory (characters, roughly bytes).
+    max_csv_header_bytes: int = Field(default=1 << 20, ge=1024)
+    max_csv_row_bytes: int = Field(default=64 << 10, ge=1024)
+    max_csv_columns: int = Field(default=500, ge=10)
+    max_csv_extra_bytes: int = Field(default=16 << 10, ge=0)
     #: Rows sent to the database per batch.
     batch_size: int = Field(default=5000, gt=0)
     log_level: str = "INFO"
@@ -56,8 +68,16 @@ class Settings(BaseSettings):
     api_keys: str = ""
     #: Also require a key for reads (every GET but /health*, /, /docs, /redoc, /openapi.json).
     api_key_reads: bool = False
-    #: Comma-separated origins allowed by CORS; empty disables CORS headers.
+    #: Comma-separated origins allowed by CORS; empty disables CORS headers. Writes from a
+    #: browser page are refused (403) unless it is this server or one of these origins.
     cors_origins: str = ""
+    #: Host names this server answers, comma-separated (`*.example.com` for subdomains, `*`
+    #: for any); another Host header answers 400, so a DNS-rebound name reaches nothing.
+    allowed_hosts: str = DEFAULT_ALLOWED_HOSTS
+    #: This pod's and its node's IP (the Deployment passes them from the downward API),
+    #: allowed as hosts too: Kubernetes probes send the pod IP, NodePort clients the node's.
+    pod_ip: str = ""
+    node_ip: str = ""
     #: Trading days per year for annualising Sharpe and Sortino (docs/metrics.md).
     days_per_year: int = Field(default=252, ge=1, le=366)
     #: Run a worker thread inside each API process for `?mode=async` ingests. Off when
@@ -68,11 +88,42 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60, gt=0)
     #: How often an idle worker looks for pending jobs.
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    #: Longest one statement of a read (API and dashboard GETs, each batch of an export)
+    #: may run, in seconds; longer is cancelled and answers 503. On SQLite it bounds the
+    #: read transaction as a whole.
+    statement_timeout_seconds: float = Field(default=30, gt=0)
+    #: Longest a read transaction may sit idle between statements before PostgreSQL ends
+    #: its connection, so a read that leaks holds a pooled connection no longer than this.
+    idle_transaction_timeout_seconds: float = Field(default=30, gt=0)
+    #: Connections the exports of one process share, in a pool of their own: exports never
+    #: take the connections ordinary requests use, and at most this many read at once.
+    export_connections: int = Field(default=2, ge=1, le=50)
+    #: How long a stopping server waits for open responses (a download nobody reads) to
+    #: finish before it cancels them (the in-process worker's job then gets up to 10 s).
+    shutdown_timeout_seconds: int = Field(default=15, ge=1)
 
     @field_validator("database_url")
     @classmethod
     def _normalize_url(cls, value: str) -> str:
         return normalize_database_url(value.strip())
+
+    @field_validator("api_keys", "allowed_hosts")
+    @classmethod
+    def _not_only_separators(cls, value: str, info: ValidationInfo) -> str:
+        # "," must not read as "no keys": that would turn authentication off.
+        if value and not _split_csv(value):
+            name = str(info.field_name).upper()
+            raise ValueError(f"{name} is only separators ({value!r}): list a value or unset it")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: str) -> str:
+        for pattern in _split_csv(value):
+            wildcard = pattern.startswith("*.") or pattern == "*"
+            if "*" in (pattern[2:] if wildcard else pattern):
+                raise ValueError(f"ALLOWED_HOSTS: {pattern!r} is not a host, *.domain or *")
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -97,6 +148,11 @@ class Settings(BaseSettings):
         return self.storage_url.strip() or str(self.effective_storage_dir)
 
     @property
+    def upload_tmp_dir(self) -> Path:
+        """Where uploads stream to while their request runs (a killed server leaves them)."""
+        return self.data_dir / "tmp"
+
+    @property
     def max_file_size_bytes(self) -> int:
         return self.max_file_size_mb * 1024 * 1024
 
@@ -107,6 +163,12 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return _split_csv(self.cors_origins)
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        """ALLOWED_HOSTS, POD_IP and NODE_IP (an IPv6 one in brackets, as in a Host header)."""
+        own = [ip.strip() for ip in (self.pod_ip, self.node_ip) if ip.strip()]
+        return [*_split_csv(self.allowed_hosts), *(f"[{ip}]" if ":" in ip else ip for ip in own)]
 
 
 def _split_csv(value: str) -> list[str]:

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from backtestdb.config import DEFAULT_ALLOWED_HOSTS, Settings
+from backtestdb.server import create_app
 from tests.deploy.conftest import MANIFESTS, REPO
 
 NAMESPACE = "trading-system"
@@ -127,6 +130,30 @@ def test_pods_are_locked_down(objects: dict[tuple[str, str], dict[str, Any]]) ->
         # A read-only root needs writable scratch space where Python and uploads write.
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         assert {"/tmp", "/var/lib/backtestdb"} <= mounts
+
+
+def test_probes_and_service_names_pass_the_host_check(
+    objects: dict[tuple[str, str], dict[str, Any]], tmp_path: Path
+) -> None:
+    """The kubelet probes with Host <pod IP>:<port>: the Deployment passes POD_IP (and the
+    node's IP, for the NodePort) by the downward API, and the app allows them."""
+    (container,) = pod_spec(objects, "Deployment", "data-pipeline")["containers"]
+    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
+    assert env == {"POD_IP": "status.podIP", "NODE_IP": "status.hostIP"}
+    hosts = objects[("ConfigMap", "data-pipeline-config")]["data"]["ALLOWED_HOSTS"]
+    assert hosts.replace(" ", "") == DEFAULT_ALLOWED_HOSTS
+    settings = Settings(allowed_hosts=hosts, pod_ip="10.244.1.5", node_ip="192.168.49.2",
+                        data_dir=tmp_path, inprocess_worker=False)  # fmt: skip
+    client = TestClient(create_app(settings))
+    port = container["ports"][0]["containerPort"]
+    for host, status in [
+        (f"10.244.1.5:{port}", 200),  # livenessProbe and readinessProbe
+        ("192.168.49.2:30800", 200),  # the NodePort on a one-node cluster
+        (f"data-pipeline.trading-system.svc.cluster.local:{port}", 200),
+        (f"127.0.0.1:{port}", 200),  # the Dockerfile's HEALTHCHECK
+        ("rebind.evil.example", 400),
+    ]:
+        assert client.get("/health", headers={"Host": host}).status_code == status, host
 
 
 def test_deployment_probes_storage_and_command(

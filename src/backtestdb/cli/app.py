@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from backtestdb.cli import analytics, backtests, database, maintenance, service
 from backtestdb.cli.output import show_error
@@ -26,3 +27,18 @@ def main() -> None:
     except BacktestdbError as error:
         show_error(error, "--json" in sys.argv)
         sys.exit(1)
+    except ValidationError as error:
+        if error.title != "Settings":  # a model of ours refusing data is a bug: surface it
+            raise
+        show_error(BacktestdbError(settings_problem(error)), "--json" in sys.argv)
+        sys.exit(1)
+
+
+def settings_problem(error: ValidationError) -> str:
+    """`Invalid settings: API_KEYS is only separators…`, each named as its variable."""
+    problems = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(message if name in message else f"{name}: {message}")
+    return "Invalid settings: " + "; ".join(problems)
