@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,14 @@ def seed_upload(client: TestClient, **data: str) -> Any:
     """The seed's curl: json_file + name + description + initial_balance=10000."""
     form = {"name": "MACross EURUSD", "description": "seed", "initial_balance": "10000", **data}
     return ingest(client, form, json_file=BASIC / "report.json")
+
+
+def wait_for_job(client: TestClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll a queued job until it ends (completed or failed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in ("completed", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
+        time.sleep(0.05)

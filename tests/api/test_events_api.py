@@ -3,14 +3,12 @@ as json_file), the async path, and GET /trades/{number}/events."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ingest
+from tests.api.conftest import ingest, wait_for_job
 from tests.conftest import BASIC
 from tests.event_files import cents, events_file, price, read_events
 
@@ -98,16 +96,6 @@ def test_without_a_symbol_the_upload_is_refused(client: TestClient, tmp_path: Pa
     )
     too_long = ingest(client, {"symbol": "X" * 65}, events_file=path)
     assert too_long.status_code == 422
-
-
-def wait_for_job(client: TestClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("completed", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
-        time.sleep(0.05)
 
 
 def test_async_ingest_carries_the_events_file_and_the_symbol(

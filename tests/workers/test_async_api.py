@@ -3,27 +3,15 @@ contract is unchanged."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from backtestdb.config import Settings
-from tests.api.conftest import ingest, seed_upload
+from tests.api.conftest import ingest, seed_upload, wait_for_job
 from tests.conftest import BASIC, row_counts
-
-
-def wait_for_job(client: TestClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("completed", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
-        time.sleep(0.05)
 
 
 def test_sync_is_the_default_and_answers_the_exact_contract(
