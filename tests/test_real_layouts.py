@@ -7,6 +7,7 @@ net, fees, balances in cents); the trade model gives each trade's UTC times.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -275,3 +276,18 @@ def test_backtest_layout_infers_the_balance_before_the_first_close(
     )
     assert outcome.backtest.initial_balance == Decimal("10000.00")
     assert cents(outcome.backtest.net_profit) == totals.net_cents
+
+
+@pytest.mark.parametrize("layout", ["default", "backtest", "statement", "full"])
+def test_cli_ingests_each_layout(settings: Settings, tmp_path: Path, layout: str) -> None:
+    from typer.testing import CliRunner
+
+    from backtestdb.cli import app
+
+    path, totals = written(tmp_path, layout, Forms(time_format="month", thousands="nbsp"))
+    result = CliRunner().invoke(app, ["ingest", "--csv", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["message"] == f"Successfully ingested {totals.trades} trades"
+    assert cents(Decimal(str(out["backtest"]["net_profit"]))) == totals.net_cents
+    assert Decimal(str(out["backtest"]["initial_balance"])) == Decimal("10000.00")
