@@ -23,5 +23,5 @@ def test_api_ingests_each_layout(client: TestClient, tmp_path: Path) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.json()["message"] == f"Successfully ingested {totals.trades} trades"
         detail = client.get(f"/api/v1/backtests/{answer.json()['backtest_id']}").json()
-        assert cents(Decimal(detail["net_profit"])) == totals.net_cents
+        assert cents(Decimal(str(detail["net_profit"]))) == totals.net_cents
         assert json.dumps(detail)  # serialisable with NULL open times and fees
