@@ -291,3 +291,19 @@ def test_cli_ingests_each_layout(settings: Settings, tmp_path: Path, layout: str
     assert out["message"] == f"Successfully ingested {totals.trades} trades"
     assert cents(Decimal(str(out["backtest"]["net_profit"]))) == totals.net_cents
     assert Decimal(str(out["backtest"]["initial_balance"])) == Decimal("10000.00")
+
+
+def test_statement_section_may_end_at_the_next_title_without_a_blank_line(
+    tmp_path: Path,
+) -> None:
+    path, totals = written(tmp_path, "statement", Forms())
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # Drop the blank line between the Deals (after its totals row) and the Positions title.
+    blank = lines.index("", 1)
+    assert lines[blank + 1] == "Positions"
+    del lines[blank]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    validator = TradeValidator(parse_history_csv(io.BytesIO(path.read_bytes()), "s.csv"))
+    trades = list(validator)
+    assert validator.errors == []
+    assert len(trades) == totals.trades

@@ -37,6 +37,7 @@ _BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
 #: Rows read ahead to tell the file's decimal mark (`number_style`).
 _STYLE_ROWS = 200
 DEFAULT_LIMITS = CsvLimits()
+_TITLE = re.compile(r"[^\W\d_][^\d]{0,63}")
 
 
 def parse_history_csv(
@@ -155,8 +156,14 @@ def _find_header(reader: Iterator[list[str]], file: str) -> tuple[list[str], str
 
 
 def _is_title(cells: list[str]) -> bool:
-    """A line holding one name alone, which is no column we know: a section's title."""
-    return bool(cells[0]) and not any(cells[1:]) and normalize_name(cells[0]) not in CSV_LOOKUP
+    """A line holding one name alone (words, no digits: "Deals", "Open positions"), which
+    is no column we know: a section's title. A row holding only a deal id is no title."""
+    first = cells[0]
+    return (
+        _TITLE.fullmatch(first) is not None
+        and not any(cells[1:])
+        and normalize_name(first) not in CSV_LOOKUP
+    )
 
 
 def _holds_trades(cells: list[str]) -> bool:
@@ -211,6 +218,8 @@ def _records(
             if sectioned:
                 return  # a blank line ends a statement's section
             continue
+        if sectioned and _is_title([cell.strip() for cell in cells]):
+            return  # the next section's title, with no blank line before it
         if len(cells) == width + 1 and not cells[-1].strip():
             cells.pop()  # a trailing separator at the end of the line
         if totals is not None:
