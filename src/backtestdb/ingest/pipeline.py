@@ -38,7 +38,7 @@ from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
 from backtestdb.parsing.csv_text import CsvLimits
 from backtestdb.parsing.file_names import backtest_history_name
 from backtestdb.parsing.history_csv import DEFAULT_LIMITS
-from backtestdb.parsing.records import Parameter, Report, Trade, TradeSource
+from backtestdb.parsing.records import Parameter, Report, TradeSource
 from backtestdb.storage import FileInfo, LocalStorage, SourceFile, describe
 
 
@@ -239,9 +239,3 @@ def resolve_initial_balance(
     if reported is not None:
         return reported, []
     return history_file.balance_before_first_trade(source), []
-
-
-def peek_first_trade(source: TradeSource) -> Trade | None:
-    """Validate the first row on the side, leaving the source to be read from the start."""
-    first = source.peek()
-    return TradeValidator(source).validate(first) if first is not None else None

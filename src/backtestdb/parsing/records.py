@@ -120,20 +120,6 @@ class TradeSource:
         self.rows = chain(first, self.rows)
         return first
 
-    def peek(self) -> RawTrade | None:
-        """The first row, leaving the source to be read from the start."""
-        if self.records is not None:
-            first_record = next(self.records, None)
-            if first_record is None:
-                return None
-            self.use_records(chain([first_record], self.records))
-            row, line, cells = first_record
-            return self.raw(row, self.cells(line, cells))
-        first = next(self.rows, None)
-        if first is not None:
-            self.rows = chain([first], self.rows)
-        return first
-
 
 def _cell_value(cell: str) -> str | None:
     text = cell.strip()
