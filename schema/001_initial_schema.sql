@@ -232,5 +232,36 @@ ALTER TABLE backtests ALTER COLUMN swaps DROP NOT NULL;
 
 UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
 
+-- Running upgrade 0006 -> 0007
+
+CREATE TABLE runs (
+    id UUID NOT NULL, 
+    name VARCHAR(255) NOT NULL, 
+    kind VARCHAR(16) NOT NULL, 
+    cbot VARCHAR(255), 
+    symbol VARCHAR(64), 
+    period VARCHAR(32), 
+    testing_start TIMESTAMP WITH TIME ZONE, 
+    testing_end TIMESTAMP WITH TIME ZONE, 
+    source_key VARCHAR(64), 
+    pass_count INTEGER DEFAULT '0' NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL, 
+    CONSTRAINT pk_runs PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_runs_created_at ON runs (created_at);
+
+CREATE INDEX ix_runs_source_key ON runs (source_key);
+
+ALTER TABLE backtests ADD COLUMN run_id UUID;
+
+ALTER TABLE backtests ADD COLUMN pass_number INTEGER;
+
+ALTER TABLE backtests ADD CONSTRAINT fk_backtests_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE SET NULL;
+
+CREATE INDEX ix_backtests_run_id_pass_number ON backtests (run_id, pass_number);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
 COMMIT;
 

@@ -84,6 +84,7 @@ def engine(database_url: str) -> Iterator[Engine]:
         for table in (models.Trade, models.DailySummary, models.Parameter, models.IngestionJob):
             connection.execute(delete(table))
         connection.execute(delete(models.Backtest))
+        connection.execute(delete(models.Run))
 
 
 @pytest.fixture

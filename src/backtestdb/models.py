@@ -1,4 +1,4 @@
-"""The five tables. Names and the seed's columns are a compatibility contract (DEVELOPERS.md).
+"""The tables. The five seed tables' names and the seed's columns are a compatibility contract (DEVELOPERS.md).
 
 Money is NUMERIC with 2 decimals, prices NUMERIC with 8, percents are percent units
 (0-100). Child tables are keyed by `backtest_id` first so they could later be distributed
@@ -46,6 +46,32 @@ def _created_at() -> Mapped[datetime]:
     return mapped_column(UTCDateTime, default=utcnow, server_default=func.now(), nullable=False)
 
 
+class Run(Base):
+    """A set of backtests ingested together: an optimisation's passes (one per numbered
+    folder of an `Optimization` folder), or any batch given a run name (migration 0007)."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255))
+    #: optimization (an Optimization folder) or batch (named with --run / the form's run).
+    kind: Mapped[str] = mapped_column(String(16), default="batch")
+    cbot: Mapped[str | None] = mapped_column(String(255))
+    symbol: Mapped[str | None] = mapped_column(String(64))
+    #: The chart's timeframe ("h1"), as backtests.period.
+    period: Mapped[str | None] = mapped_column(String(32))
+    testing_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    testing_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: sha256 over the sorted content hashes of the passes it was made from: the same
+    #: folder ingested again (or after an interruption) finds its run, even an empty one.
+    source_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: How many backtests belong to the run, kept in step by every ingest and delete.
+    pass_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (Index("ix_runs_created_at", "created_at"),)
+
+
 class Backtest(Base):
     __tablename__ = "backtests"
 
@@ -85,6 +111,11 @@ class Backtest(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+    #: The run this backtest is a pass of (migration 0007); deleting a run deletes its
+    #: backtests in `runs.delete_run`, so the database only unlinks.
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    #: The pass's folder number in an Optimization folder (`.../Optimization/17/`).
+    pass_number: Mapped[int | None] = mapped_column(Integer)
 
     # Analytics (migration 0002, filled by analytics.refresh): the common figures typed,
     # so lists can sort and filter on them; the full set in `metrics`.
@@ -116,6 +147,7 @@ class Backtest(Base):
     __table_args__ = (
         Index("ix_backtests_created_at", "created_at"),
         Index("ix_backtests_net_profit", "net_profit"),
+        Index("ix_backtests_run_id_pass_number", "run_id", "pass_number"),
     )
 
 

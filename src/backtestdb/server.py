@@ -16,7 +16,7 @@ from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from backtestdb import web
-from backtestdb.api import analytics, backtests, events, health, ingest, jobs
+from backtestdb.api import analytics, backtests, events, health, ingest, jobs, runs
 from backtestdb.api.deps import Database
 from backtestdb.api.errors import install_error_handlers
 from backtestdb.api.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.worker = None
     install_error_handlers(app)
-    for module in (health, ingest, backtests, events, jobs, analytics):
+    for module in (health, ingest, backtests, events, jobs, analytics, runs):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/ui/static", StaticFiles(directory=web.STATIC_DIR), name="ui-static")

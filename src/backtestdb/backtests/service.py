@@ -1,4 +1,4 @@
-"""Reading and deleting stored backtests (the CLI and the API call these)."""
+"""Reading stored backtests (the CLI and the API call these); `deletion` deletes them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from backtestdb.errors import InvalidRequest, NotFound, RowError
 from backtestdb.models import Backtest, DailySummary, Parameter, Trade
-from backtestdb.storage import Storage
 
 #: Numeric summary columns: each can be sorted on and filtered with min_<name> / max_<name>.
 METRIC_COLUMNS: tuple[str, ...] = tuple(
@@ -294,14 +293,3 @@ def get_backtest(session: Session, backtest_id: uuid.UUID) -> Backtest:
     if backtest is None:
         raise NotFound(f"Backtest {backtest_id} not found")
     return backtest
-
-
-def delete_backtest(session: Session, backtest_id: uuid.UUID, storage: Storage) -> None:
-    """Delete the backtest (its trades, parameters and days cascade); jobs keep a NULL link.
-
-    The raw files go too; the caller commits right after, so a crash in between leaves at
-    worst files without a row, never a row without its files' record."""
-    backtest = get_backtest(session, backtest_id)
-    session.delete(backtest)
-    session.flush()
-    storage.remove(backtest_id)

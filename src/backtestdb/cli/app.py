@@ -7,7 +7,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from backtestdb.cli import analytics, backtests, database, maintenance, service
+from backtestdb.cli import analytics, backtests, database, maintenance, runs, service
 from backtestdb.cli.output import show_error
 from backtestdb.errors import BacktestdbError
 
@@ -17,6 +17,7 @@ analytics.register(app)  # stats, compare, export
 service.register(app)  # serve, worker
 app.add_typer(database.app, name="db")
 app.add_typer(maintenance.app, name="maintenance")
+app.add_typer(runs.app, name="runs")
 
 
 def main() -> None:

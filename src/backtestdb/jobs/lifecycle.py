@@ -19,7 +19,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backtestdb import analytics
+from backtestdb import analytics, runs
 from backtestdb.config import Settings
 from backtestdb.db import transaction
 from backtestdb.errors import BacktestdbError, Conflict, IngestInterrupted, RowError
@@ -107,14 +107,22 @@ def csv_limits(settings: Settings) -> CsvLimits:
 
 
 def finish(
-    session: Session, job_id: uuid.UUID, worker_id: str | None, outcome: IngestOutcome
+    session: Session,
+    job_id: uuid.UUID,
+    worker_id: str | None,
+    outcome: IngestOutcome,
+    request: IngestRequest,
 ) -> IngestionJob:
-    """Complete the job in the ingest's transaction; a worker's job only while it is ours."""
+    """Complete the job in the ingest's transaction; a worker's job only while it is ours.
+    A batch's backtest joins its run in the same transaction (an identical one stored
+    before joins it too, unless it is another run's pass)."""
     job = session.get_one(
         IngestionJob, job_id, with_for_update=worker_id is not None, populate_existing=True
     )
     if worker_id is not None:
         leases.ensure_owner(job, worker_id)
+    if request.run_id is not None:
+        runs.attach(session, outcome.backtest, request.run_id, request.pass_number)
     complete(job, outcome)
     return job
 
@@ -164,7 +172,7 @@ def store(
                 csv_limits=csv_limits(settings),
             )
             linking = not outcome.created  # then the job's link is the only write
-            finished = finish(session, job_id, worker_id, outcome)
+            finished = finish(session, job_id, worker_id, outcome, request)
     except IntegrityError as error:
         storage.remove(backtest_id)
         if linking or (not request.force and "content_hash" in str(error.orig)):
@@ -192,7 +200,7 @@ def link_concurrent_twin(
             if existing is None:
                 return None
             outcome = IngestOutcome(existing, created=False, trades=existing.total_trades)
-            finished = finish(session, job_id, worker_id, outcome)
+            finished = finish(session, job_id, worker_id, outcome, request)
     except IntegrityError:
         return None  # its one write, the job's link, was refused: the twin was deleted
     return finished, outcome

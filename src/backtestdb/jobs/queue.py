@@ -33,6 +33,8 @@ def request_options(request: IngestRequest) -> dict[str, Any]:
         "symbol": request.symbol,
         "on_error": request.on_error,
         "force": request.force,
+        "run_id": str(request.run_id) if request.run_id is not None else None,
+        "pass_number": request.pass_number,
     }
 
 
@@ -75,6 +77,7 @@ def load_request(job: IngestionJob, storage: Storage, folder: Path) -> IngestReq
     options = job.options
     balance = options.get("initial_balance")
     on_error: OnError = "skip" if options.get("on_error") == "skip" else "strict"
+    run_id, pass_number = options.get("run_id"), options.get("pass_number")
     return IngestRequest(
         report=sources.get("report"),
         csv=sources.get("history"),
@@ -86,4 +89,6 @@ def load_request(job: IngestionJob, storage: Storage, folder: Path) -> IngestReq
         initial_balance=Decimal(balance) if balance is not None else None,
         on_error=on_error,
         force=bool(options.get("force")),
+        run_id=uuid.UUID(run_id) if isinstance(run_id, str) else None,
+        pass_number=pass_number if isinstance(pass_number, int) else None,
     )
