@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,11 +47,23 @@ def chromium() -> Path:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`backtestdb serve` on a free port, with its own SQLite database and data dir."""
-    folder = tmp_path_factory.mktemp("ui-server")
+    with serving(tmp_path_factory.mktemp("ui-server")) as base:
+        yield base
+
+
+def database_file(folder: Path) -> Path:
+    """The SQLite database of the server `serving(folder)` starts."""
+    return folder / "ui.sqlite3"
+
+
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """`backtestdb serve` on a free port with its database and data dir in `folder` (a
+    test may fill the database first); yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'ui.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{database_file(folder)}",
         "DATA_DIR": str(folder / "data"),
         "LOG_LEVEL": "WARNING",
     }

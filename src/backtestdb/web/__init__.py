@@ -5,10 +5,11 @@ dashboard needs no internet. Imports `api.deps` for its requests, the domain pac
 the foundations; `server` mounts it.
 """
 
-from backtestdb.web import trade_events
+from backtestdb.web import run_pages, trade_events
 from backtestdb.web.routes import router
 from backtestdb.web.templating import STATIC_DIR
 
 router.include_router(trade_events.router)
+router.include_router(run_pages.router)
 
 __all__ = ["STATIC_DIR", "router"]

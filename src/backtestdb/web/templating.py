@@ -101,6 +101,22 @@ def filesize(value: Any) -> str:
     return f"{size:,.1f} GiB"
 
 
+def parameter(value: Any) -> str:
+    """A parameter's typed value as cTrader writes it (booleans in lower case)."""
+    if value is None:
+        return DASH
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def figure(value: Any, metric: str) -> str:
+    """A metric's value (or a mean of it): percents with their sign, counts whole."""
+    if metric.endswith("_percent") or metric == "win_rate":
+        return percent(value)
+    return count(value) if isinstance(value, int) and not isinstance(value, bool) else number(value)
+
+
 def label(name: str) -> str:
     """`max_balance_drawdown_percent` -> `Max balance drawdown %`."""
     text = name.replace("_percent", " %").replace("_", " ")
@@ -117,6 +133,8 @@ templates.env.filters.update(
     moment=moment,
     filesize=filesize,
     label=label,
+    parameter=parameter,
+    figure=figure,
 )
 APP_VERSION = version("backtestdb")
 

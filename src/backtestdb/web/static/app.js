@@ -25,13 +25,15 @@
 
   window.backtestdb = { apiHeaders, rememberKey, errorText, KEY };
 
-  /* Delete, after a confirmation dialog (a real <dialog>: focus is trapped and Esc cancels). */
-  const dialog = document.getElementById("confirm-delete");
+  /* Delete, after a confirmation dialog (a real <dialog>: focus is trapped and Esc cancels).
+     A button names its dialog (data-dialog, else the backtest one in base.html) and the API
+     address it deletes (data-delete-url, else the backtest's); data-after is where to go. */
   let pending = null;
 
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-delete]");
-    if (!button || !dialog) return;
+    const dialog = button && document.getElementById(button.dataset.dialog || "confirm-delete");
+    if (!dialog) return;
     pending = button;
     dialog.querySelector("[data-name]").textContent = button.dataset.name || "";
     const problem = dialog.querySelector("[data-error]");
@@ -41,28 +43,31 @@
     dialog.showModal();
   });
 
-  dialog?.querySelector("[data-cancel]").addEventListener("click", () => dialog.close("cancel"));
+  for (const dialog of document.querySelectorAll("dialog[data-delete-dialog]")) {
+    dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close("cancel"));
+    // The form's submit (the Delete button, or Enter in the key field) deletes.
+    dialog.querySelector("form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      confirmDelete(dialog);
+    });
+  }
 
-  // The form's submit (the Delete button, or Enter in the key field) deletes.
-  dialog?.querySelector("form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  async function confirmDelete(dialog) {
     const button = dialog.querySelector("[data-confirm]");
     const problem = dialog.querySelector("[data-error]");
     const keyInput = dialog.querySelector("[data-api-key]");
     rememberKey(keyInput);
     button.disabled = true;
     const id = pending.dataset.delete;
+    const url = pending.dataset.deleteUrl || `/api/v1/backtests/${encodeURIComponent(id)}`;
     let response;
     try {
-      response = await fetch(`/api/v1/backtests/${encodeURIComponent(id)}`, {
-        method: "DELETE",
-        headers: apiHeaders(),
-      });
+      response = await fetch(url, { method: "DELETE", headers: apiHeaders() });
     } catch (error) {
       response = null;
       problem.textContent = `The server did not answer: ${error}`;
     }
-    if (response && response.status === 204) {
+    if (response && response.ok) {
       dialog.close("deleted");
       if (pending.dataset.after) {
         window.location.assign(pending.dataset.after);
@@ -86,7 +91,7 @@
     }
     problem.hidden = false;
     button.disabled = false;
-  });
+  }
 
   /* Compare: enable the button for 2..max selected rows. */
   function updateCompare() {

@@ -191,6 +191,9 @@
     new ResizeObserver(() => plot?.setSize({ width: box.clientWidth, height: HEIGHT })).observe(box);
   }
 
+  // The other charts of the dashboard (runs.js) draw with the same colours, axes and sizing.
+  window.backtestdb.charts = { HEIGHT, colour, axis, fitWidth, drawn, money, short };
+
   function start() {
     const single = document.querySelector("figure[data-equity]");
     if (single) equityChart(single);
