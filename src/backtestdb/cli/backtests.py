@@ -1,24 +1,20 @@
-"""`ingest`, `list`, `show`, `delete` and `jobs`: thin commands over the ingest, jobs and
-backtests services."""
+"""`list`, `show`, `delete` and `jobs` (and `ingest`, from cli/ingest.py): thin commands over
+the jobs and backtests services."""
 
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from backtestdb import backtests, jobs
-from backtestdb.cli import analytics
+from backtestdb.cli import analytics, ingest
 from backtestdb.cli.output import (
     JsonFlag,
     console,
     dump,
-    errors_console,
     fail,
     print_json,
     row_table,
@@ -27,100 +23,8 @@ from backtestdb.cli.output import (
 from backtestdb.config import get_settings
 from backtestdb.db import get_engine, session_factory
 from backtestdb.errors import BacktestdbError
-from backtestdb.ingest import IngestRequest, OnError
-from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut, Reconciliation
-from backtestdb.storage import SourceFile, open_storage
-
-
-def parse_balance(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        balance = Decimal(value.strip())
-    except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not a number") from None
-    if not balance.is_finite() or balance < 0:
-        raise typer.BadParameter(f"{value!r} must be a finite amount >= 0")
-    return balance
-
-
-def source(role: Any, path: Path | None) -> SourceFile | None:
-    return SourceFile(role, path.name, path) if path is not None else None
-
-
-def ingest(
-    report: Annotated[
-        Path | None, typer.Argument(help="cTrader report, JSON or HTML (or an events.json)")
-    ] = None,
-    csv: Annotated[Path | None, typer.Option(help="History CSV (the trade source)")] = None,
-    params: Annotated[
-        Path | None, typer.Option(help="Parameters: JSON, .cbotset or key=value")
-    ] = None,
-    events: Annotated[
-        Path | None, typer.Option(help="events.json: position events (the trade source)")
-    ] = None,
-    symbol: Annotated[
-        str | None, typer.Option(help="The events' symbol. Default: the report's, Chart.Symbol")
-    ] = None,
-    name: Annotated[str | None, typer.Option(help="Default: the file's name")] = None,
-    description: Annotated[str | None, typer.Option()] = None,
-    initial_balance: Annotated[str | None, typer.Option(help="Default: from the report")] = None,
-    force: Annotated[bool, typer.Option(help="Store again even if identical")] = False,
-    on_error: Annotated[
-        str, typer.Option(help="strict: any bad row fails; skip: drop bad rows")
-    ] = "strict",
-    as_json: JsonFlag = False,
-) -> None:
-    """Ingest a backtest export into the database and print its summary."""
-    for path in (report, csv, params, events):
-        if path is not None and not path.is_file():
-            raise typer.BadParameter(f"{path} is not a file")
-    if on_error not in ("strict", "skip"):
-        raise typer.BadParameter("--on-error takes strict or skip")
-    policy: OnError = "skip" if on_error == "skip" else "strict"
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
-                  console=errors_console, disable=as_json) as progress:  # fmt: skip
-        task = progress.add_task("Ingesting…")
-        request = IngestRequest(
-            report=source("report", report),
-            csv=source("history", csv),
-            parameters=source("parameters", params),
-            events=source("events", events),
-            symbol=symbol,
-            name=name,
-            description=description,
-            initial_balance=parse_balance(initial_balance),
-            on_error=policy,
-            force=force,
-            on_progress=lambda n: progress.update(task, description=f"Ingesting… {n:,} trades"),
-        )
-        try:
-            job, outcome = jobs.run_ingest(session_factory(get_engine()), request, get_settings())
-        except BacktestdbError as error:
-            progress.stop()
-            fail(error, as_json)
-            return
-    backtest = BacktestOut.model_validate(outcome.backtest)
-    if as_json:
-        warnings = [w.as_dict() for w in outcome.warnings]
-        print_json(
-            {
-                "job_id": str(job.id),
-                "backtest_id": str(backtest.id),
-                "status": job.status,
-                "message": outcome.message,
-                "backtest": dump(backtest),
-                "warnings": warnings,
-            }
-        )
-        return
-    console.print(f"[green]{outcome.message}[/]  job {job.id}")
-    console.print(summary_table(backtest))
-    checked = outcome.backtest.reconciliation
-    reconciliation = Reconciliation.model_validate(checked) if checked is not None else None
-    console.print(analytics.reconciliation_table(reconciliation))
-    if outcome.warnings:
-        console.print(row_table("Warnings", [w.as_dict() for w in outcome.warnings]))
+from backtestdb.schemas import BacktestDetail, BacktestOut, JobOut
+from backtestdb.storage import open_storage
 
 
 def list_(
@@ -225,7 +129,7 @@ def jobs_(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(ingest)
+    app.command()(ingest.ingest)
     app.command("list")(list_)
     app.command()(show)
     app.command()(delete)

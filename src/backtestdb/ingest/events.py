@@ -105,6 +105,8 @@ class EventsIngest:
         strict: bool = True,
     ) -> None:
         self.file = file
+        #: The file being read, for progress by bytes.
+        self.stream = stream
         self.symbol = symbol
         self.batch_size = batch_size
         reader = EventReader(stream, file)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, BinaryIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -75,9 +77,12 @@ def ingest(
     )
     with ExitStack() as stack:
         plan = events.open_events(stack, request, report, batch_size)
-        source = (
-            plan.source if plan is not None else trade_source(stack, request, report, csv_limits)
-        )
+        reading: IO[bytes] | None = plan.stream if plan is not None else None
+        if plan is None:
+            csv = stack.enter_context(request.csv.path.open("rb")) if request.csv else None
+            source, reading = trade_source(csv, request, report, csv_limits), csv
+        else:
+            source = plan.source
         validator = TradeValidator(source, max_errors=max_errors)
         if plan is not None:
             plan.bind(validator)
@@ -94,7 +99,8 @@ def ingest(
             days_per_year=days_per_year,
         )
         deriver = derived.Deriver(initial, figures)
-        stored = write_trades(session, backtest.id, source, validator, deriver, request, batch_size)
+        progress = progress_of(request, reading)
+        stored = write_trades(session, backtest.id, source, validator, deriver, progress, request)
         if plan is not None:
             plan.store_events(session, backtest.id)
     if validator.error_count and request.on_error == "strict":
@@ -146,8 +152,9 @@ def write_trades(
     source: TradeSource,
     validator: TradeValidator,
     deriver: derived.Deriver,
+    on_progress: Callable[[int], None] | None,
     request: IngestRequest,
-    batch_size: int,
+    batch_size: int = 5000,
 ) -> derived.StoredTrades:
     """COPY on PostgreSQL, batched executemany elsewhere; both store the same text."""
 
@@ -157,11 +164,11 @@ def write_trades(
     if session.get_bind().dialect.name == "postgresql":
         return postgres.copy_trades(
             session, backtest_id, source, validator, deriver,
-            keep_going=keep_going, on_progress=request.on_progress,
+            keep_going=keep_going, on_progress=on_progress,
         )  # fmt: skip
     return portable.insert_trades(
         session, backtest_id, source, validator, deriver,
-        keep_going=keep_going, batch_size=batch_size, on_progress=request.on_progress,
+        keep_going=keep_going, batch_size=batch_size, on_progress=on_progress,
     )  # fmt: skip
 
 
@@ -193,12 +200,24 @@ def default_name(request: IngestRequest) -> str:
     return Path(first.name).stem or "backtest"
 
 
+def progress_of(request: IngestRequest, reading: IO[bytes] | None) -> Callable[[int], None] | None:
+    """The writers' progress (trades so far) as the request's: trades and bytes read of the
+    streamed trade source (a report is read whole before the trades: all its bytes)."""
+    report = request.on_progress
+    if report is None:
+        return None
+    if reading is None:
+        size = request.report.path.stat().st_size if request.report is not None else 0
+        return lambda trades: report(trades, size)
+    return lambda trades: report(trades, reading.tell())
+
+
 def trade_source(
-    stack: ExitStack, request: IngestRequest, report: Report | None, limits: CsvLimits
+    stream: BinaryIO | None, request: IngestRequest, report: Report | None, limits: CsvLimits
 ) -> TradeSource:
     """The History CSV when given (it is the complete trade list), else the report's trades."""
     if request.csv is not None:
-        stream = stack.enter_context(request.csv.path.open("rb"))
+        assert stream is not None
         return parse_history_csv(stream, request.csv.name, limits)
     assert report is not None
     return report.trades

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,8 +30,11 @@ class IngestRequest:
     initial_balance: Decimal | None = None
     on_error: OnError = "strict"
     force: bool = False
-    #: Called with the number of trades read so far, once per batch.
-    on_progress: Callable[[int], None] | None = None
+    #: The run the backtest is a pass of (batches), and its pass folder's number.
+    run_id: uuid.UUID | None = None
+    pass_number: int | None = None
+    #: Called with the trades read so far and the trade source's bytes read, per batch.
+    on_progress: Callable[[int, int], None] | None = None
 
     @property
     def files(self) -> list[SourceFile]:
