@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     storage_options: dict[str, Any] = Field(default_factory=dict)
     #: Upload limit per file, in MiB.
     max_file_size_mb: int = Field(default=100, gt=0)
+    #: Most a zip (or a folder chosen in the dashboard) may hold unpacked, in MiB; past it
+    #: the upload answers 413. Counted as the bytes are written, not as the zip declares.
+    max_archive_unpacked_mb: int = Field(default=1024, gt=0)
     #: Longest an upload's whole body may take to arrive, in seconds; slower answers 408.
     upload_timeout_seconds: float = Field(default=600, gt=0)
     #: How many row errors a failed job keeps (the count of the rest is kept too).
@@ -155,6 +158,10 @@ class Settings(BaseSettings):
     @property
     def max_file_size_bytes(self) -> int:
         return self.max_file_size_mb * 1024 * 1024
+
+    @property
+    def max_archive_unpacked_bytes(self) -> int:
+        return self.max_archive_unpacked_mb * 1024 * 1024
 
     @property
     def api_key_list(self) -> list[str]:

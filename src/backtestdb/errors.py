@@ -138,3 +138,15 @@ class InvalidRequest(BacktestdbError):
     """A request's options (not its files) are invalid: a filter, a sort, a form field."""
 
     status_code = 422
+
+
+class ArchiveRefused(InputError):
+    """A zip (or a folder upload) that cannot be unpacked safely: a path outside it, a link,
+    an archive inside it, an encrypted or damaged entry, or no zip at all."""
+
+
+class ArchiveTooLarge(BacktestdbError):
+    """An archive or folder upload past MAX_ARCHIVE_UNPACKED_MB unpacked, or with more
+    entries than a batch takes."""
+
+    status_code = 413

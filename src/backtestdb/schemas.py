@@ -72,6 +72,10 @@ class BacktestOut(Schema):
     profit_factor: Number | None
     max_balance_drawdown: Number
     max_balance_drawdown_percent: Number
+    run_id: uuid.UUID | None = Field(default=None, description="The run it is a pass of")
+    pass_number: int | None = Field(
+        default=None, description="Its folder number in an Optimization folder"
+    )
     created_at: datetime
 
 
@@ -137,6 +141,38 @@ class IngestQueued(Schema):
 
     job_id: uuid.UUID
     status: str = Field(description="pending")
+
+
+class BatchItemOut(Schema):
+    """One backtest of a batch (a zip or a folder upload): a row of the batch table."""
+
+    path: str = Field(description='Its folder in the upload, e.g. "MACross/Optimization/17"')
+    status: str = Field(description="ingested, already stored, failed or queued")
+    backtest_id: uuid.UUID | None
+    job_id: uuid.UUID | None = Field(description="Its job (queued: follow it at /jobs/{id})")
+    trades: int
+    net_profit: Number | None
+    reason: str | None = Field(description="Why it failed; the job keeps every row error")
+    run_id: uuid.UUID | None
+    pass_number: int | None = Field(description="Its folder number in an Optimization folder")
+
+
+class BatchRunOut(Schema):
+    id: uuid.UUID
+    name: str
+    kind: str = Field(description="optimization (an Optimization folder) or batch (`run`)")
+    pass_count: int
+
+
+class BatchOut(Schema):
+    """`POST /api/v1/ingest` with `archive_file` or `folder_file`: the batch table."""
+
+    items: list[BatchItemOut]
+    runs: list[BatchRunOut] = Field(description="The runs its backtests joined")
+    total: int = Field(description="Backtests found")
+    done: int = Field(description="Rows in `items`")
+    failed: int
+    interrupted: bool
 
 
 class TradeOut(Schema):

@@ -1,6 +1,7 @@
 """POST /api/v1/ingest: the seed's upload endpoint, streamed to disk, then `jobs.run_ingest`
 (sync, the default), or queued for a worker (`?mode=async`: the files go to storage, the
-answer is 202 with the pending job)."""
+answer is 202 with the pending job). A zip or a folder's files make it a batch
+(`batch_ingest`)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.concurrency import run_in_threadpool
 
 from backtestdb import jobs
+from backtestdb.api.batch_ingest import (
+    ARCHIVE_FIELD,
+    FOLDER_FIELD,
+    MAX_FOLDER_FILES,
+    check_batch,
+    ingest_batch_upload,
+    is_batch,
+)
 from backtestdb.api.deps import ApiKeyDep, FactoryDep, SettingsDep, SingleQueryDep
 from backtestdb.api.observability import Metrics
 from backtestdb.api.openapi import INGEST_BODY, INGESTED, QUEUED, error_responses
 from backtestdb.api.uploads import ReceivedForm, UploadLimits, receive_form
+from backtestdb.batches import BatchOptions
+from backtestdb.batches.batch_runs import named_run
+from backtestdb.config import Settings
 from backtestdb.errors import BacktestdbError, InvalidRequest
 from backtestdb.ingest import IngestRequest
 from backtestdb.jobs import queue
-from backtestdb.schemas import IngestQueued, IngestResponse
+from backtestdb.schemas import BatchOut, IngestQueued, IngestResponse
 from backtestdb.storage import Role, SourceFile, open_storage
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[ApiKeyDep, SingleQueryDep])
@@ -38,7 +50,7 @@ FILE_FIELDS: dict[str, Role] = {
 #: What `initial_balance` accepts (the OpenAPI pattern says the same): 10000 or 10000.00.
 AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
 #: Fields where an empty value (a form's input left blank) means "not given".
-OPTIONAL_TEXT = frozenset({"name", "description", "initial_balance", "symbol"})
+OPTIONAL_TEXT = frozenset({"name", "description", "initial_balance", "symbol", "run"})
 
 
 class IngestForm(BaseModel):
@@ -53,6 +65,8 @@ class IngestForm(BaseModel):
     symbol: Annotated[str | None, Field(max_length=64)] = None
     on_error: Literal["strict", "skip"] = "strict"
     force: bool = False
+    #: A run name: a batch's backtests (or the one backtest) join the run of that name.
+    run: Annotated[str | None, Field(max_length=255)] = None
 
     @field_validator("initial_balance", mode="before")
     @classmethod
@@ -62,7 +76,7 @@ class IngestForm(BaseModel):
             raise ValueError("must be an amount like 10000 or 10000.00")
         return value
 
-    @field_validator("name", "description", "symbol")
+    @field_validator("name", "description", "symbol", "run")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         # PostgreSQL text cannot hold NUL.
@@ -78,6 +92,29 @@ def read_form(fields: dict[str, str]) -> IngestForm:
     except ValidationError as error:
         details = error.errors(include_url=False, include_context=False, include_input=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in details]) from None
+
+
+def upload_limits(settings: Settings) -> UploadLimits:
+    """Three single files, or one zip, or a folder's files (MAX_ARCHIVE_UNPACKED_MB)."""
+    return UploadLimits(
+        frozenset({*FILE_FIELDS, ARCHIVE_FIELD}),
+        settings.max_file_size_bytes,
+        max_parts=32 + MAX_FOLDER_FILES,
+        repeated_fields=frozenset({FOLDER_FIELD}),
+        max_repeated_files=MAX_FOLDER_FILES,
+        max_repeated_bytes=settings.max_archive_unpacked_bytes,
+    )
+
+
+def batch_options(fields: IngestForm) -> BatchOptions:
+    return BatchOptions(
+        run=fields.run,
+        description=fields.description,
+        initial_balance=fields.initial_balance,
+        symbol=fields.symbol,
+        on_error=fields.on_error,
+        force=fields.force,
+    )
 
 
 def ingest_request(form: ReceivedForm, fields: IngestForm) -> IngestRequest:
@@ -108,9 +145,10 @@ def ingest_request(form: ReceivedForm, fields: IngestForm) -> IngestRequest:
 
 @router.post(
     "/ingest",
-    summary="Upload a backtest export and ingest it",
-    response_description="The job and the backtest (new, or the existing identical one)",
-    response_model=IngestResponse,
+    summary="Upload a backtest export (or a zip or folder of them) and ingest it",
+    response_description="The job and the backtest (new, or the existing identical one); "
+    "for a zip or a folder, the batch table",
+    response_model=IngestResponse | BatchOut,
     responses={
         200: INGESTED,
         202: QUEUED,
@@ -133,11 +171,25 @@ async def ingest_upload(
     (an events.json's), `on_error` (strict|skip), `force`. Identical files again answer
     the existing backtest ("Already ingested…") unless `force` is set. Files over
     MAX_FILE_SIZE_MB answer 413. With `mode=async` the answer is 202 `{job_id, status:
-    "pending"}` at once; `GET /api/v1/jobs/{job_id}` follows the job."""
+    "pending"}` at once; `GET /api/v1/jobs/{job_id}` follows the job.
+
+    A batch instead: `archive_file` (a .zip of backtest folders) or repeated `folder_file`
+    parts (a folder's files, each filename its path inside it, e.g.
+    `EURUSD h1/Optimization/3/report.html`), with the fields above but `name`, plus `run`
+    (one run of that name for all). Each backtest is ingested in its own transaction; the
+    answer is the batch table `{items, runs, total, done, failed, interrupted}`, 202 with
+    one queued job per backtest under `mode=async`. Unpacked past MAX_ARCHIVE_UNPACKED_MB
+    answers 413; a path outside the zip, a link or an archive inside it, 422."""
     metrics: Metrics = request.app.state.metrics
-    limits = UploadLimits(frozenset(FILE_FIELDS), settings.max_file_size_bytes)
-    async with receive_form(request, limits, settings.upload_tmp_dir) as form:
-        wanted = ingest_request(form, read_form(form.fields))
+    async with receive_form(request, upload_limits(settings), settings.upload_tmp_dir) as form:
+        fields = read_form(form.fields)
+        if is_batch(form):
+            check_batch(form, set(FILE_FIELDS), fields.name)
+            options = batch_options(fields)
+            return await ingest_batch_upload(request, settings, factory, form, options, mode)
+        wanted = ingest_request(form, fields)
+        if fields.run is not None:  # one backtest into the named run, as `ingest --run`
+            wanted.run_id = await run_in_threadpool(named_run, factory, wanted, fields.run)
         if mode == "async":
             return await queue_ingest(request, settings, factory, wanted)
         try:

@@ -12,7 +12,7 @@ from backtestdb.backtests import (
     METRIC_COLUMNS,
     SORT_COLUMNS,
 )
-from backtestdb.schemas import ErrorOut, IngestQueued
+from backtestdb.schemas import BatchOut, ErrorOut, IngestQueued
 
 _BACKTEST_MISSING = "Backtest 6f1f8e0a-3c9e-4d7b-8a51-0c2d4e6f8a10 not found"
 _ROW_ERROR = {
@@ -74,8 +74,9 @@ INGESTED: dict[str, Any] = {
 }
 
 QUEUED: dict[str, Any] = {
-    "model": IngestQueued,
-    "description": "mode=async: the files are stored and the job waits for a worker",
+    "model": IngestQueued | BatchOut,
+    "description": "mode=async: the files are stored and the job waits for a worker (a zip "
+    "or folder: the batch table, one queued job per backtest)",
     "content": {
         "application/json": {
             "example": {"job_id": "0b7f3c1e-5d0a-4f55-9a51-2f1c1d2b9e11", "status": "pending"}
@@ -119,11 +120,33 @@ INGEST_BODY: dict[str, Any] = {
                         },
                         "on_error": {"type": "string", "enum": ["strict", "skip"]},
                         "force": {"type": "boolean", "description": "Store identical files again"},
+                        "archive_file": {
+                            **_FILE,
+                            "description": "A .zip of backtest folders (a batch; not with the "
+                            "files above): each report/History CSV/events.json folder, or "
+                            "Optimization/<n>/ pass folders. At most MAX_ARCHIVE_UNPACKED_MB "
+                            "unpacked; no paths outside it, links or archives inside",
+                        },
+                        "folder_file": {
+                            "type": "array",
+                            "items": _FILE,
+                            "description": "A folder's files, one part each, the filename its "
+                            "path inside the folder (`EURUSD h1/Optimization/3/report.html`): "
+                            "a batch, as archive_file",
+                        },
+                        "run": {
+                            "type": "string",
+                            "maxLength": 255,
+                            "description": "With archive_file or folder_file: all its "
+                            "backtests make one run of this name",
+                        },
                     },
                     "anyOf": [
                         {"required": ["json_file"]},
                         {"required": ["csv_file"]},
                         {"required": ["events_file"]},
+                        {"required": ["archive_file"]},
+                        {"required": ["folder_file"]},
                     ],
                 }
             }

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 
+from backtestdb.batches.archives import folder_too_large
 from backtestdb.errors import (
     BacktestdbError,
     FileTooLarge,
@@ -35,6 +36,8 @@ from backtestdb.errors import (
 
 #: Room for part headers and the text fields beside the files.
 BODY_SLACK = 1024 * 1024
+#: Room for the headers of each part of a repeated field (its path is in the filename).
+PART_SLACK = 2048
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -47,10 +50,16 @@ class UploadLimits:
     max_parts: int = 32
     #: Seconds the whole body may take; None: the app's UPLOAD_TIMEOUT_SECONDS.
     timeout_seconds: float | None = None
+    #: File fields a form may repeat (a folder's files): each file within max_file_bytes,
+    #: at most `max_repeated_files` of them and `max_repeated_bytes` together.
+    repeated_fields: frozenset[str] = frozenset()
+    max_repeated_files: int = 0
+    max_repeated_bytes: int = 0
 
     @property
     def max_body_bytes(self) -> int:
-        return self.max_files * self.max_file_bytes + BODY_SLACK
+        repeated = self.max_repeated_bytes + self.max_repeated_files * PART_SLACK
+        return max(self.max_files * self.max_file_bytes, repeated) + BODY_SLACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,8 @@ class ReceivedFile:
 class ReceivedForm:
     files: dict[str, ReceivedFile] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
+    #: The files of the repeated fields, in order; their `filename` is as sent (a path).
+    repeated: list[ReceivedFile] = field(default_factory=list)
 
 
 @asynccontextmanager
@@ -169,6 +180,7 @@ class Receiver:
         self._name = ""
         self._filename: bytes | None = None
         self._size = 0
+        self._repeated_bytes = 0
         self._file: IO[bytes] | None = None
         self._path: Path | None = None
         self._text = bytearray()
@@ -220,7 +232,14 @@ class Receiver:
             raise BacktestdbError("Malformed multipart body: a part has no field name")
         self._name = options[b"name"].decode("utf-8", errors="replace")
         self._filename = options.get(b"filename")
-        if self._name in self.limits.file_fields:
+        if self._name in self.limits.repeated_fields:
+            if len(self.form.repeated) >= self.limits.max_repeated_files:
+                raise InvalidRequest(
+                    f"Too many {self._name} parts (at most {self.limits.max_repeated_files})"
+                )
+            self._path = self.folder / f"r{len(self.form.repeated)}"
+            self._file = self._path.open("wb")
+        elif self._name in self.limits.file_fields:
             # A file field counts as a file even without a filename (curl -F 'f=<path').
             if self._name in self.form.files:
                 raise InvalidRequest(f"{self._name} was sent twice")
@@ -232,6 +251,10 @@ class Receiver:
         if self._file is not None:
             if self._size > self.limits.max_file_bytes:
                 raise FileTooLarge()
+            if self._name in self.limits.repeated_fields:
+                self._repeated_bytes += end - start
+                if self._repeated_bytes > self.limits.max_repeated_bytes:
+                    raise folder_too_large(self.limits.max_repeated_bytes)
             self._file.write(memoryview(data)[start:end])
         elif self._filename is not None:
             return  # a file under an unknown field: ignored, like any unknown field
@@ -246,7 +269,10 @@ class Receiver:
         if self._file is not None and self._path is not None:
             self.close()
             # An empty part without a filename is a form's file input left empty.
-            if self._size or self._filename:
+            if self._name in self.limits.repeated_fields and (self._size or self._filename):
+                raw = (self._filename or b"").decode("utf-8", errors="replace")
+                self.form.repeated.append(ReceivedFile(self._name, raw, self._path, self._size))
+            elif self._size or self._filename:
                 name = safe_filename(self._filename) or self._name
                 self.form.files[self._name] = ReceivedFile(self._name, name, self._path, self._size)
         elif self._filename is None:
