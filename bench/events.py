@@ -80,14 +80,16 @@ def time_ordered(model: Iterator[Trade], trades: int) -> Iterator[tuple[int, int
 
 def write_events(
     out: TextIO, trades: int, seed: int = 7, capital_cents: int = 1_000_000,
-    symbol: str = "EURUSD",
+    symbol: str = "EURUSD", *, edge: int = 0,
 ) -> Totals:  # fmt: skip
-    """Write events.json for `trades` closed positions plus two left open."""
+    """Write events.json for `trades` closed positions plus two left open (`edge`: the
+    model's)."""
     totals = Totals(initial_cents=capital_cents, final_cents=capital_cents)
     floating: dict[int, int] = {}  # open position -> its floating gross (cents)
     balance, open_gross = capital_cents, 0
     out.write("[")
-    for time, stage, t in time_ordered(iter_trades(seed, capital_cents, (symbol,)), trades):
+    model = iter_trades(seed, capital_cents, (symbol,), edge=edge)
+    for time, stage, t in time_ordered(model, trades):
         sl, tp = stops(t, stage)
         event: dict[str, object] = {
             "serial": totals.events + 1, "orderId": t.order_id, "positionId": t.number,

@@ -4,12 +4,16 @@
     python bench/generate.py --trades 500 --out /tmp/bt/ --layout backtest --events
     python bench/generate.py --trades 50 --out s.csv --layout statement --decimal-comma \\
         --delimiter ';' --thousands nbsp --time-format month-noms --id-prefix
+    python bench/generate.py --tree optimization --passes 100 --trades 500 --out /tmp/t/ \\
+        [--sources report-events|csv] [--report-format html|json]
 
 Money is kept in integer cents so the last Balance minus the initial balance equals the
 sum of Net exactly; every layout and events.json of the same (trades, seed, capital,
 symbols) describe the same trades (bench/model.py holds the model). Layouts: `full`
 (the original History CSV, close-time order, several symbols interleaved), `default`,
-`backtest` and `statement`; `--events` also writes events.json beside the CSV.
+`backtest` and `statement`; `--events` also writes events.json beside the CSV. `--tree`
+writes cTrader's Backtesting or Optimization folders instead (bench/trees.py: the
+parameter grid, and the edge that makes each pass's results depend on its parameters).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from bench.layouts import (
     write_statement,
 )
 from bench.model import ALL_SYMBOLS, START, SYMBOLS, Totals, iter_trades
+from bench.trees import REPORT_FORMATS, SOURCES, TREES, describe, write_tree
 
 __all__ = [
     "HEADER", "LAYOUTS", "START", "SYMBOLS", "Forms", "Totals", "backtest_file_name",
@@ -137,16 +142,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--id-prefix", action="store_true", help="DID/PID/OID before ids")
     add("--filtered", action="store_true", help="drop every 5th trade")
     add("--truncate-last", action="store_true", help="cut the last line in half")
+    add("--tree", choices=TREES, help="write cTrader's folder tree under --out (a directory)")
+    add("--passes", type=int, default=1, help="optimisation passes in the tree")
+    add("--sources", choices=SOURCES, default="report-events", help="each tree folder's files")
+    add("--report-format", choices=REPORT_FORMATS, default="html", help="report.html or .json")
     args = parser.parse_args(argv)
     if args.delimiter not in DELIMITERS:
         parser.error(f"--delimiter must be one of {DELIMITERS!r}")
     if args.decimal_comma and args.thousands == "comma":
         parser.error("--decimal-comma cannot go with --thousands comma")
+    if (args.tree == "backtesting" and args.passes != 1) or args.passes < 1:
+        parser.error("--passes: a Backtesting folder holds one backtest; at least 1")
     return args
+
+
+def main_tree(args: argparse.Namespace) -> None:
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = write_tree(
+        args.out, tree=args.tree, passes=args.passes, trades=args.trades,
+        sources=args.sources, report_format=args.report_format, seed=args.seed,
+        cbot=args.cbot, symbol=args.symbol or "EURUSD", timeframe=args.timeframe,
+        capital_cents=args.capital_cents,
+    )  # fmt: skip
+    print(describe(result))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.tree is not None:
+        main_tree(args)
+        return
     forms = Forms(
         args.tz_offset, args.time_format, args.quantity_unit, args.thousands,
         args.decimal_comma, args.delimiter, args.empty_dash, args.id_prefix, args.filtered,

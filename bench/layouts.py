@@ -210,9 +210,10 @@ def write_default(
 
 def write_backtest(
     out: TextIO, trades: int, seed: int = 7, capital_cents: int = 1_000_000,
-    *, forms: Forms = PLAIN, symbols: Sequence[str] = ALL_SYMBOLS,
+    *, forms: Forms = PLAIN, symbols: Sequence[str] = ALL_SYMBOLS, edge: int = 0,
 ) -> Totals:  # fmt: skip
-    """The backtest History export: entry-time order, Balance $ as of each trade's close."""
+    """The backtest History export: entry-time order, Balance $ as of each trade's close.
+    `edge`: the model's (bench/trees.py makes results depend on parameters with it)."""
     cells, file = Cells(forms, 1), CsvFile(out, forms)
     file.row([
         "Label", f"Entry time {cells.zone}", "Symbol", "Quantity", "Volume", "Type",
@@ -221,7 +222,7 @@ def write_backtest(
     ])  # fmt: skip
     totals = Totals(initial_cents=capital_cents)
     latest: Trade | None = None
-    model = iter_trades(seed, capital_cents, symbols, forms.whole_seconds)
+    model = iter_trades(seed, capital_cents, symbols, forms.whole_seconds, edge=edge)
     for t in by_entry(chosen(model, trades, forms)):
         file.row([
             cells.blank("bench"), cells.time(t.opened_ms), t.symbol, cells.quantity(t),

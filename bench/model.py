@@ -73,9 +73,13 @@ def iter_trades(
     capital_cents: int = 1_000_000,
     symbols: Sequence[str] = ALL_SYMBOLS,
     whole_seconds: bool = False,
+    *,
+    edge: int = 0,
 ) -> Iterator[Trade]:
     """The endless trade stream. `symbols` and `whole_seconds` change the instruments and
-    the sub-second times, nothing else: the random draws are the same."""
+    the sub-second times, nothing else: the random draws are the same. `edge` price
+    points are added to every trade's move (in its favour) after the draws, so results can
+    depend on a cBot's parameters while the draws stay the same."""
     rng = random.Random(seed)
     balance = capital_cents
     close = START_MS
@@ -89,7 +93,7 @@ def iter_trades(
         opened = close - rng.randint(60_000, MAX_HOLD_MS)
         buy = rng.random() < 0.52
         entry = base + rng.randint(-2000, 2000)
-        move = rng.randint(-300, 320)
+        move = rng.randint(-300, 320) + edge
         volume = lot // 10
         gross = move * volume * 100 // 10**decimals
         commission = -(volume * entry * 6 // 10**decimals // 10_000 + 1)

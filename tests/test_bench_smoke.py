@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("script", ["ingest.py", "reads.py", "filters.py"])
+@pytest.mark.parametrize("script", ["ingest.py", "reads.py", "filters.py", "batch.py"])
 def test_bench_smoke(script: str, postgres_url: str, tmp_path: Path) -> None:
     """Needs PostgreSQL: `postgres_url` fails the run under CI when it is unreachable."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
@@ -25,6 +25,10 @@ def test_bench_smoke(script: str, postgres_url: str, tmp_path: Path) -> None:
         assert "(a)  psql \\copy" in done.stdout
         assert "(b)  backtestdb ingest (CLI)" in done.stdout
         assert "(e)  backtestdb ingest on SQLite" in done.stdout
+    elif script == "batch.py":
+        assert done.stdout.count("check: 4 backtests in the run, 400 trades stored") == 4
+        assert "(b) batch report-events, 4 x 100" in done.stdout
+        assert "(b) batch csv, 4 x 100" in done.stdout
     elif script == "filters.py":
         assert "50 backtests x 50 parameters" in done.stdout
         assert "      3 now     count" in done.stdout
