@@ -278,6 +278,22 @@ def test_backtest_layout_infers_the_balance_before_the_first_close(
     assert cents(outcome.backtest.net_profit) == totals.net_cents
 
 
+@pytest.mark.parametrize("trades", [1, 3, 12])
+def test_a_short_backtest_export_is_read_whole_for_its_first_close(
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path, trades: int
+) -> None:
+    # Shorter than the look-ahead: every row was read, so the first close is known.
+    path = tmp_path / "short.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        totals = write_layout(out, "backtest", trades, symbols=("EURUSD",))
+    _, outcome = run_ingest(
+        factory, IngestRequest(csv=SourceFile("history", path.name, path)), settings
+    )
+    assert outcome.backtest.initial_balance == Decimal("10000.00")
+    assert cents(outcome.backtest.net_profit) == totals.net_cents
+    assert outcome.trades == trades
+
+
 @pytest.mark.parametrize("layout", ["default", "backtest", "statement", "full"])
 def test_cli_ingests_each_layout(settings: Settings, tmp_path: Path, layout: str) -> None:
     from typer.testing import CliRunner

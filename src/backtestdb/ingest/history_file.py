@@ -25,7 +25,8 @@ def balance_before_first_trade(source: TradeSource) -> Decimal:
 
     That trade is row 1, except in cTrader's backtest History export, whose rows are in
     entry-time order: then it is the earliest close among the first rows, provided no
-    later row can close before it (each opens no earlier than the last row read).
+    later row can close before it (each opens no earlier than the last row read), or
+    among all of them in a file shorter than the look-ahead.
     """
     column = source.columns.get("balance")
     if column is None:
@@ -34,14 +35,21 @@ def balance_before_first_trade(source: TradeSource) -> Decimal:
     first_rows = source.peek_rows(_LOOK_AHEAD)
     if not first_rows:
         raise _unknown("the file has no trades")
-    trades = [validator.validate(raw) for raw in first_rows]
-    first = trades[0]
+    first = validator.validate(first_rows[0])
     if first is None or first.balance is None:
         raise _invalid_first_row(source, column, validator, first is None)
-    valid = [t for t in trades if t is not None and t.balance is not None]
-    earliest = min(valid, key=lambda t: t.close_time)
-    last_open = valid[-1].open_time
-    if earliest is not first and (last_open is None or last_open < earliest.close_time):
+    earliest, last_open = first, first.open_time
+    for raw in first_rows[1:]:
+        if last_open is not None and last_open >= earliest.close_time:
+            break  # every row from here on opens, so closes, after `earliest` closed
+        trade = validator.validate(raw)
+        if trade is None or trade.balance is None:
+            continue
+        earliest = min(earliest, trade, key=lambda t: t.close_time)
+        last_open = trade.open_time
+    every_row = len(first_rows) < _LOOK_AHEAD  # the whole file: its earliest close is known
+    ordered = last_open is not None and last_open >= earliest.close_time
+    if earliest is not first and not (every_row or ordered):
         raise _unknown(
             "the rows are not in close-time order, and the trade that closed first is not "
             f"known from the first {len(first_rows)} rows"
