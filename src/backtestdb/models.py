@@ -1,4 +1,5 @@
-"""The tables. The five seed tables' names and the seed's columns are a compatibility contract (DEVELOPERS.md).
+"""The tables. The seed's five tables and their columns are a compatibility contract
+(DEVELOPERS.md).
 
 Money is NUMERIC with 2 decimals, prices NUMERIC with 8, percents are percent units
 (0-100). Child tables are keyed by `backtest_id` first so they could later be distributed

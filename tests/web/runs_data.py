@@ -21,8 +21,8 @@ from decimal import Decimal
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+from backtestdb.backtests import recount_passes
 from backtestdb.models import Backtest, Parameter, Run, Trade
-from backtestdb.runs import refresh_run
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 INITIAL = Decimal("10000.00")
@@ -93,7 +93,10 @@ def _backtest(name: str, run_id: uuid.UUID | None, number: int | None, net: str)
 
 def add_known_run(session: Session, *, trades: bool = False) -> KnownRun:
     """The run above, a second run of two passes, and the outsider; flushed, not committed."""
-    run = Run(id=uuid.uuid4(), name="Opt MACross", kind="optimization", cbot="MACross")
+    run = Run(
+        id=uuid.uuid4(), name="Opt MACross", kind="optimization", cbot="MACross",
+        symbol="EURUSD", period="h1", testing_start=START, testing_end=START + timedelta(days=30),
+    )  # fmt: skip
     other = Run(id=uuid.uuid4(), name="Other batch", kind="batch")
     session.add_all([run, other])
     session.flush()
@@ -117,7 +120,7 @@ def add_known_run(session: Session, *, trades: bool = False) -> KnownRun:
     session.add(outsider)
     session.flush()
     for run_id in (run.id, other.id):
-        refresh_run(session, run_id)
+        recount_passes(session, run_id)
     return KnownRun(run.id, passes, outsider.id, other.id)
 
 
@@ -133,7 +136,7 @@ def add_small_runs(session: Session) -> tuple[uuid.UUID, uuid.UUID]:
         session.flush()
         session.add_all(_parameters(backtest.id, fast, 20))
     session.flush()
-    refresh_run(session, single.id)
+    recount_passes(session, single.id)
     return single.id, empty.id
 
 

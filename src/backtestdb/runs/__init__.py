@@ -15,7 +15,7 @@ from backtestdb.runs.analysis import (
     robustness,
     sensitivity,
 )
-from backtestdb.runs.membership import attach, refresh_run, run_for_batch
+from backtestdb.runs.membership import attach, run_for_batch
 from backtestdb.runs.service import (
     PASS_SORT,
     RUN_SORT_COLUMNS,
@@ -50,7 +50,6 @@ __all__ = [
     "get_run",
     "list_passes",
     "list_runs",
-    "refresh_run",
     "robustness",
     "run_for_batch",
     "run_parameters",

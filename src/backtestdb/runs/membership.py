@@ -13,10 +13,9 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backtestdb.backtests import recount_passes
 from backtestdb.models import Backtest, Run
 
 
@@ -61,30 +60,24 @@ def attach(
     session: Session, backtest: Backtest, run_id: uuid.UUID, pass_number: int | None
 ) -> bool:
     """Put the backtest in the run, unless it is a pass of another run already; True when
-    it is in this run now. The run's count and description follow."""
+    it is in this run now. The run counts it, and takes the symbol, timeframe and testing
+    period of its first pass to arrive when it has none."""
     if backtest.run_id == run_id:
         return True  # stored by this run before (its pass number stays)
     if backtest.run_id is not None:
         return False
     backtest.run_id, backtest.pass_number = run_id, pass_number
     session.flush()
-    refresh_run(session, run_id)
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(
+            pass_count=Run.pass_count + 1,  # atomic: concurrent passes of one run add up
+            symbol=func.coalesce(Run.symbol, backtest.symbol),
+            period=func.coalesce(Run.period, backtest.period),
+            testing_start=func.coalesce(Run.testing_start, backtest.testing_start),
+            testing_end=func.coalesce(Run.testing_end, backtest.testing_end),
+        )
+        .execution_options(synchronize_session=False)
+    )
     return True
-
-
-def refresh_run(session: Session, run_id: uuid.UUID) -> None:
-    """The pass count from the backtests, and the cBot-independent description (symbol,
-    timeframe, testing period) from its first pass when the run has none yet."""
-    recount_passes(session, run_id)
-    run = session.get_one(Run, run_id, populate_existing=True)
-    if run.symbol is None:
-        first = session.scalars(
-            select(Backtest)
-            .where(Backtest.run_id == run_id)
-            .order_by(Backtest.pass_number.asc().nulls_last(), Backtest.created_at)
-            .limit(1)
-        ).first()
-        if first is not None:
-            run.symbol, run.period = first.symbol, first.period
-            run.testing_start, run.testing_end = first.testing_start, first.testing_end
-    session.flush()
