@@ -130,3 +130,22 @@ def test_deleting_a_pass_recounts_its_run(
     assert result.exit_code == 0
     with factory() as session:
         assert session.scalars(select(Run.pass_count)).all() == [1]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_worker_processes_store_what_one_process_stores(
+    settings: Settings, factory: sessionmaker[Session], tree: TreeTotals, jobs: str
+) -> None:
+    code, out = ingest(str(tree.instance / "Optimization"), "--jobs", jobs)
+    assert code == 0
+    items = out["items"]
+    assert isinstance(items, list)
+    assert [(i["path"], i["status"]) for i in items] == [
+        (f"Optimization/{n}", "ingested") for n in range(1, 21)
+    ]
+    with factory() as session:
+        stored = session.execute(
+            select(Backtest.pass_number, Backtest.net_profit).order_by(Backtest.pass_number)
+        ).all()
+        assert stored == [(p.number, cents(p.totals.net_cents)) for p in tree.passes]
+        assert session.scalars(select(Run.pass_count)).all() == [20]

@@ -21,6 +21,7 @@ from backtestdb import jobs
 from backtestdb.batches.batch_runs import names_of, runs_for
 from backtestdb.batches.discovery import FoundBacktest
 from backtestdb.batches.outcomes import BatchItem, BatchOptions, BatchResult
+from backtestdb.batches.processes import ingest_in_processes
 from backtestdb.config import Settings
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest import IngestOutcome, IngestRequest
@@ -43,11 +44,24 @@ def ingest_batch(
     *,
     progress: BatchProgress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    workers: int = 1,
 ) -> BatchResult:
-    """Ingest every backtest found, each in its own transaction; a row for each."""
+    """Ingest every backtest found, each in its own transaction; a row for each. With
+    `workers` > 1, by that many processes (`processes`), else in this one."""
     requests = [request_for(f, options) for f in found]
     run_ids = runs_for(factory, found, requests, options.run)
     result = BatchResult(total=len(found))
+    if workers > 1:
+
+        def done(index: int, item: BatchItem) -> None:
+            if progress is not None:
+                progress.done(item)
+
+        result.items, result.interrupted = ingest_in_processes(
+            found, requests, run_ids, workers, done=done, should_stop=should_stop
+        )
+        result.runs = runs_touched(factory, run_ids)
+        return result
     for index, (backtest, request, run_id) in enumerate(zip(found, requests, run_ids, strict=True)):
         if should_stop():
             result.interrupted = True
