@@ -214,6 +214,20 @@ def test_filtered_export_warns_and_stores(
     assert "does not chain" in warning.message
 
 
+def test_an_entry_ordered_export_is_not_taken_for_a_filtered_one(
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    # Its Balance is each trade's balance at its close: it chains in close order only.
+    path, totals = written(tmp_path, "backtest", Forms())
+    _, outcome = run_ingest(
+        factory, IngestRequest(csv=SourceFile("history", path.name, path)), settings
+    )
+    assert [w.column for w in outcome.warnings if w.column == "Balance"] == []
+    [order] = [w for w in outcome.warnings if "close-time order" in w.message]
+    assert order.row == 3  # the first row that closed before the one above it
+    assert outcome.trades == totals.trades
+
+
 def test_truncated_last_row_among_other_bad_rows_lists_every_one(
     factory: sessionmaker[Session], settings: Settings, tmp_path: Path
 ) -> None:

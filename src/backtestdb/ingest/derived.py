@@ -150,7 +150,9 @@ class Deriver:
             symbols=self.symbols,
             first_open=parse_utc_text(self.first_open) if self.first_open != "~" else None,
             last_close=parse_utc_text(self.last_close) if self.last_close else None,
-            balance_mismatch=self.balance_mismatch,
+            # Out of close-time order (cTrader's backtest History export is in entry
+            # order), the file's Balance follows the closes, not the rows: no chain to check.
+            balance_mismatch=self.balance_mismatch if self.out_of_order_row is None else None,
             out_of_order_row=self.out_of_order_row,
             figures=self.figures.result() if self.figures is not None else None,
         )
