@@ -10,9 +10,11 @@ gets no pool.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -21,6 +23,7 @@ from backtestdb.batches.discovery import FoundBacktest
 from backtestdb.batches.outcomes import BatchItem
 from backtestdb.ingest import IngestRequest
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
 #: Backtests each worker should have at least for a pool to be worth its start-up.
 MIN_PER_WORKER = 4
 
@@ -48,7 +51,9 @@ def ingest_in_processes(
     pending: dict[Future[BatchItem], int] = {}
     queue = iter(range(len(found)))
     stopped = False
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    ) as pool:
         while True:
             while not stopped and len(pending) < workers:
                 if should_stop():
@@ -70,8 +75,16 @@ def ingest_in_processes(
     return [items[i] for i in sorted(items)], interrupted
 
 
-def _ignore_sigint() -> None:
+def _worker_start(parent: int) -> None:
+    """Ctrl-C is the parent's to handle; and a worker dies with its parent (Linux: the
+    kernel kills it), so a killed batch leaves no ingest running that would commit after
+    it: the current backtest's transaction is rolled back, as in one process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # it died before the call: nobody is waiting
+            os._exit(1)
 
 
 def ingest_one(
