@@ -13,6 +13,12 @@ from backtestdb.parsing.records import Report
 from backtestdb.parsing.report_json import report_from_decoded
 
 REPORT_SCRIPT_ID = "backtesting-report"
+NOT_FOUND = (
+    f'no <script id="{REPORT_SCRIPT_ID}"> found: export the report again, or give the '
+    "report JSON (--report-json)"
+)
+CUT_OFF = f'the embedded report (<script id="{REPORT_SCRIPT_ID}">) is cut off'
+EMPTY = f'the embedded report (<script id="{REPORT_SCRIPT_ID}">) is empty'
 
 
 # Read the page once, as the HTML tokenizer does (html.parser rescans an unclosed tag at
@@ -20,7 +26,7 @@ REPORT_SCRIPT_ID = "backtesting-report"
 # values, a comment to `-->`, a script's or style's text to its end tag; one that never
 # ends swallows the rest of the page, so the scan stops there rather than look again.
 # Every repetition is possessive (`*+`): no pattern gives back what it has read, so none
-# backtracks, and `_NEXT_RAW_TEXT_TAG` skips any run of other markup in one call.
+# backtracks, and `NEXT_RAW_TEXT_TAG` skips any run of other markup in one call.
 _SPACE = r"[\t\n\f\r ]"
 _VALUE = r"""(?:"[^"]*+"|'[^']*+'|(?!["'])[^\t\n\f\r >]*+)"""
 _ATTRIBUTE = re.compile(  # groups: the name, the value as written
@@ -29,7 +35,7 @@ _ATTRIBUTE = re.compile(  # groups: the name, the value as written
 )
 _TAG_REST = rf"(?:{_ATTRIBUTE.pattern})*+[\t\n\f\r /]*+>"
 _RAW_TEXT = r"(?i:script|style)(?=[\t\n\f\r />])"  # html.parser's CDATA_CONTENT_ELEMENTS
-_NEXT_RAW_TEXT_TAG = re.compile(
+NEXT_RAW_TEXT_TAG = re.compile(
     r"(?:[^<]++"  # text
     r"|<(?![a-zA-Z!?/])"  # a `<` that opens nothing
     r"|<!--(?:-?>|(?:[^-]++|-(?!->))*+-->)"  # a comment (`<!-->` and `<!--->` close at once)
@@ -38,7 +44,7 @@ _NEXT_RAW_TEXT_TAG = re.compile(
     rf")*+<(?P<name>{_RAW_TEXT})(?P<attributes>{_TAG_REST})",
     re.ASCII,
 )
-_END_TAGS = {
+END_TAGS = {
     name: re.compile(rf"</{name}(?=[\t\n\f\r />])", re.IGNORECASE | re.ASCII)
     for name in ("script", "style")
 }
@@ -56,19 +62,19 @@ def script_span(page: str, script_id: str) -> ScriptSpan | None:
     position = 0
     while True:
         # None: the page ends, or in something that never closes, before another one.
-        tag = _NEXT_RAW_TEXT_TAG.match(page, position)
+        tag = NEXT_RAW_TEXT_TAG.match(page, position)
         if tag is None:
             return None
         name = tag["name"].lower()
-        close = _END_TAGS[name].search(page, tag.end())
-        if name == "script" and _id_of(tag["attributes"]) == script_id:
+        close = END_TAGS[name].search(page, tag.end())
+        if name == "script" and id_of(tag["attributes"]) == script_id:
             return ScriptSpan(tag.end(), close.start() if close else None)
         if close is None:
             return None
         position = close.start()
 
 
-def _id_of(attributes: str) -> str:
+def id_of(attributes: str) -> str:
     """A start tag's id as HTML reads it (the first one), unquoted, unescaped, stripped
     and lower-cased."""
     for attribute in _ATTRIBUTE.finditer(attributes):
@@ -81,6 +87,7 @@ def _id_of(attributes: str) -> str:
 
 
 def parse_report_html(data: bytes, file: str) -> Report:
+    """The whole-file reader (see `report_file` for the streamed one)."""
     if not data.strip():
         raise InputError(file, "file is empty")
     return report_from_html_text(decode_text(data, file, what="HTML report"), file)
@@ -89,16 +96,12 @@ def parse_report_html(data: bytes, file: str) -> Report:
 def report_from_html_text(text: str, file: str) -> Report:
     span = script_span(text, REPORT_SCRIPT_ID)
     if span is None:
-        raise InputError(
-            file,
-            f'no <script id="{REPORT_SCRIPT_ID}"> found: export the report again, or give '
-            "the report JSON (--report-json)",
-        )
+        raise InputError(file, NOT_FOUND)
     if span.end is None:
-        raise InputError(file, 'the embedded report (<script id="backtesting-report">) is cut off')
+        raise InputError(file, CUT_OFF)
     content = text[span.start : span.end].strip()
     if not content:
-        raise InputError(file, 'the embedded report (<script id="backtesting-report">) is empty')
+        raise InputError(file, EMPTY)
     return report_from_decoded(embedded_json(content, file), file)
 
 
@@ -115,9 +118,12 @@ def embedded_json(content: str, file: str) -> Any:
     try:
         return load_json(unescaped, file)
     except InputError as error:
-        raise InputError(
-            file,
-            f"the embedded report ({REPORT_SCRIPT_ID}) is not JSON: as written, {as_written}; "
-            f"with its HTML entities decoded, {error.errors[0].message}. Export the report "
-            "again from cTrader, or give its --report-json file instead",
-        ) from None
+        raise InputError(file, not_json(as_written, error.errors[0].message)) from None
+
+
+def not_json(as_written: str, decoded: str) -> str:
+    return (
+        f"the embedded report ({REPORT_SCRIPT_ID}) is not JSON: as written, {as_written}; "
+        f"with its HTML entities decoded, {decoded}. Export the report again from cTrader, "
+        "or give its --report-json file instead"
+    )

@@ -7,7 +7,7 @@ one is read by `parsing.cli_summary`. Keys are found by name, never by their ord
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,7 @@ from backtestdb.parsing.json_keys import (
     to_number,
     to_ratio,
 )
+from backtestdb.parsing.json_stream import Deferred
 from backtestdb.parsing.parameters import parameters_from_json
 from backtestdb.parsing.records import RawTrade, Report, ReportSummary, Scalar, TradeSource
 
@@ -41,9 +42,12 @@ from backtestdb.parsing.records import RawTrade, Report, ReportSummary, Scalar, 
 _NOT_REPORTED = frozenset({"history", "positions", "orders", "entries", "parameters", "points"})
 #: A report with one of these (objects) is a report even without a trade list.
 _SUMMARY_SECTIONS = ("main", "tradeStatistics", "equity")
+#: Streams the items of an array the first pass left in the file (`json_stream`).
+ItemsOf = Callable[[Deferred], Iterator[Any]]
 
 
 def parse_report_json(data: bytes, file: str) -> Report:
+    """The whole-file reader (see `report_file` for the streamed one)."""
     if not data.strip():
         raise InputError(file, "file is empty")
     return report_from_json_text(decode_text(data, file, what="JSON report"), file)
@@ -53,13 +57,13 @@ def report_from_json_text(text: str, file: str) -> Report:
     return report_from_decoded(_decoded(text, file), file)
 
 
-def report_from_decoded(obj: Any, file: str) -> Report:
+def report_from_decoded(obj: Any, file: str, items_of: ItemsOf | None = None) -> Report:
     """The Report of decoded JSON: a full report, or the CLI's summary-only object."""
     if not isinstance(obj, dict):
         raise InputError(file, f"expected a JSON object, found {type(obj).__name__}")
     if cli_summary.is_cli_summary(obj):
         return cli_summary.report_from_cli_summary(obj, file)
-    return report_from_object(obj, file)
+    return report_from_object(obj, file, items_of)
 
 
 def _decoded(text: str, file: str) -> Any:
@@ -73,8 +77,9 @@ def _decoded(text: str, file: str) -> Any:
     return cli_summary.loads_with_bare_dashes(text, file)
 
 
-def report_from_object(obj: dict[str, Any], file: str) -> Report:
-    """Build a Report from the decoded JSON; the trades stay lazy."""
+def report_from_object(obj: dict[str, Any], file: str, items_of: ItemsOf | None = None) -> Report:
+    """Build a Report from the decoded JSON; the trades stay lazy (in the file, when the
+    first streamed pass deferred them: `items_of` reads them)."""
     top = Keys(obj, "")
     items, where = _history_items(top, file)
     parameters_key = top.key("parameters")
@@ -87,7 +92,7 @@ def report_from_object(obj: dict[str, Any], file: str) -> Report:
         file=file,
         summary=_summary(top, file),
         parameters=parameters,
-        trades=_trade_source(items, file, where),
+        trades=_trade_source(items, file, where, items_of),
     )
 
 
@@ -116,7 +121,9 @@ def _history_items(top: Keys, file: str) -> tuple[list[Any], str]:
     )
 
 
-def _trade_source(items: list[Any], file: str, where: str) -> TradeSource:
+def _trade_source(items: list[Any], file: str, where: str, items_of: ItemsOf | None) -> TradeSource:
+    if isinstance(items, Deferred) and items_of is not None:
+        return _deferred_source(items, file, where, items_of)
     # One pass over the keys (not the values) up front, so `columns` is complete before the
     # first row is validated and a key missing from every item fails fast.
     key_fields: dict[str, str | None] = {}
@@ -135,7 +142,24 @@ def _trade_source(items: list[Any], file: str, where: str) -> TradeSource:
     return TradeSource(file=file, rows=_rows(items, key_fields), columns=columns)
 
 
-def _rows(items: list[Any], key_fields: dict[str, str | None]) -> Iterator[RawTrade]:
+def _deferred_source(items: Deferred, file: str, where: str, items_of: ItemsOf) -> TradeSource:
+    """`_trade_source` of items left in the file: the first pass noted their keys."""
+    if items.first_not_object is not None:
+        raise InputError(
+            file, "trade is not a JSON object", row=items.first_not_object, column=where
+        )
+    if items.size:
+        missing_required(items.columns, JSON_FIELDS, file, kind="key", where=f" in {where}")
+    rows = _rows(_lazy(items_of, items), items.key_fields)
+    return TradeSource(file=file, rows=rows, columns=dict(items.columns))
+
+
+def _lazy(items_of: ItemsOf, items: Deferred) -> Iterator[Any]:
+    """The file is opened when the first trade is read."""
+    yield from items_of(items)
+
+
+def _rows(items: Iterable[Any], key_fields: dict[str, str | None]) -> Iterator[RawTrade]:
     for row, item in enumerate(items, start=1):
         fields: dict[str, Scalar] = {}
         extra: dict[str, Scalar] = {}

@@ -1,0 +1,234 @@
+"""Report JSON read in two streamed passes (ijson, yajl2 C backend), in flat memory.
+
+The first pass (`skeleton`) builds the document as `json.loads` would, except for its big
+arrays: the trade list (`history.items`, or a `history` array) becomes a `Deferred`
+recording where the trades are, how many there are and which keys they use, and the
+sections no one reads (positions, orders, entries, points, equity.points) become empty
+containers. The second pass (`deferred_items`) streams the trades from the file again.
+
+Anything the streamed reading would read differently from `json.loads` (what yajl refuses
+but Python accepts, like NaN; a `\\u0000` or an unpaired surrogate escape, which yajl
+turns into `?`; nesting beyond `MAX_DEPTH`) raises `Unusual`: the callers read a small
+file whole instead, as before, and refuse a big one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any, BinaryIO, Final
+
+import ijson
+
+from backtestdb.errors import InputError
+from backtestdb.parsing.fields import JSON_LOOKUP, normalize_name
+from backtestdb.parsing.text_stream import CHUNK, Opener
+
+MAX_DEPTH: Final = 512
+_OPEN: Final = frozenset({"start_map", "start_array"})
+_CLOSE: Final = frozenset({"end_map", "end_array"})
+_DELTA: Final = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
+#: Top-level keys whose (big) values nothing reads; and equity's per-trade points.
+_UNREAD: Final = frozenset({"positions", "orders", "entries", "points"})
+_TAIL: Final = 32
+# A `\u` escape (not an escaped backslash before `u`) of NUL or of a surrogate not in a pair.
+_MAYBE_UNSTORABLE: Final = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE: Final = re.compile(
+    rb"(?<!\\)(?:\\\\)*\\u(?:0000"
+    rb"|[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u)[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+UNSTORABLE_MESSAGE: Final = "text holds a NUL character or an unpaired \\u surrogate escape"
+
+
+class Unusual(InputError):
+    """The streamed reading cannot promise json.loads' result (see the module docstring)."""
+
+
+class Deferred(list[Any]):
+    """An array left in the file: `size` items whose ijson prefix is `prefix`, after
+    `skip` others with that prefix. The keys of its objects, in first-seen order, map to
+    canonical trade fields in `key_fields`; `columns` is canonical -> first key."""
+
+    __slots__ = ("columns", "first_not_object", "key_fields", "prefix", "size", "skip")
+
+    def __init__(self, prefix: str, skip: int) -> None:
+        super().__init__()
+        self.prefix, self.skip, self.size = prefix, skip, 0
+        self.first_not_object: int | None = None
+        self.key_fields: dict[str, str | None] = {}
+        self.columns: dict[str, str] = {}
+
+
+class Reader:
+    """A file's bytes [start, end) for ijson; the first pass also looks for unstorable
+    escapes (`scan`). `convert` rewrites the bytes first (HTML entities)."""
+
+    def __init__(
+        self, stream: BinaryIO, start: int, end: int | None, *, scan: bool, file: str
+    ) -> None:
+        stream.seek(start)
+        self.stream, self.left, self.scan, self.file = stream, end, scan, file
+        self.tail = b""
+        self.convert: Any = None
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson's look at what the stream gives
+            return b""
+        while True:
+            want = CHUNK if self.left is None else min(CHUNK, self.left)
+            raw = self.stream.read(want) if want else b""
+            if self.left is not None:
+                self.left -= len(raw)
+            data = raw if self.convert is None else self.convert(raw, final=not raw)
+            if self.scan:
+                self._scan(data, final=not raw)
+            if data or not raw:  # b"" is the end to ijson
+                return data
+
+    def _scan(self, data: bytes, final: bool) -> None:
+        window = self.tail + data
+        if _MAYBE_UNSTORABLE.search(window) is not None:
+            # A hit near the end may be the first half of a pair: the next window decides.
+            hit = _UNSTORABLE.search(window)
+            if hit is not None and (final or hit.start() < len(window) - 12):
+                raise Unusual(self.file, UNSTORABLE_MESSAGE)
+        self.tail = window[-_TAIL:]
+
+
+def parse_events(reader: Reader, file: str) -> Iterator[tuple[str, Any]]:
+    try:
+        yield from ijson.basic_parse(reader, use_float=True, buf_size=CHUNK)
+    except ijson.JSONError as exc:
+        raise Unusual(file, f"invalid JSON: {reason(exc)}") from None
+
+
+def reason(error: Exception) -> str:
+    """yajl's first line ("parse error: ..."): the rest quotes the file's text."""
+    text = error.args[0] if error.args else ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    lines = str(text).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__
+
+
+def skeleton(events: Iterator[tuple[str, Any]], file: str) -> Any:
+    """The first pass: the document with its big arrays deferred or left out."""
+    root: list[Any] = []
+    # Per open container: (the container, its ijson prefix, normalized keys from the top).
+    stack: list[tuple[Any, str, tuple[str, ...]]] = [(root, "", ())]
+    seen: dict[str, int] = {}  # values per ijson prefix, down to the trades' depth
+    key = ""
+    for event, value in events:
+        if event == "map_key":
+            key = value
+            continue
+        if event in _CLOSE:
+            stack.pop()
+            continue
+        parent, prefix, names = stack[-1]
+        is_map = type(parent) is dict
+        depth = len(stack)
+        here = _prefix(prefix, key) if is_map else "" if depth == 1 else _prefix(prefix, "item")
+        if depth <= 4:
+            seen[here] = seen.get(here, 0) + 1
+        if event not in _OPEN:
+            _put(parent, is_map, key, value)
+            continue
+        path = (*names, normalize_name(key) if is_map else "")
+        if event == "start_array" and _is_trade_list(path, key, prefix):
+            items = _prefix(here, "item")
+            deferred = Deferred(items, seen.get(items, 0))
+            _scan_items(events, deferred, depth, file)
+            seen[deferred.prefix] = deferred.skip + deferred.size
+            _put(parent, is_map, key, deferred)
+        elif _unread(path):
+            _skip(events, depth, file)
+            _put(parent, is_map, key, {} if event == "start_map" else [])
+        else:
+            if depth > MAX_DEPTH:
+                raise Unusual(file, "invalid JSON: nested too deeply")
+            child: Any = {} if event == "start_map" else []
+            _put(parent, is_map, key, child)
+            stack.append((child, here, path))
+    return root[0]
+
+
+def _prefix(prefix: str, name: str) -> str:
+    """ijson's prefix of a value named `name` in the container at `prefix`."""
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _put(parent: Any, is_map: bool, key: str, value: Any) -> None:
+    if is_map:
+        parent[key] = value
+    else:
+        parent.append(value)
+
+
+def _is_trade_list(path: tuple[str, ...], key: str, prefix: str) -> bool:
+    """A top-level `history` array or `history.items` (keys without dots: see Deferred)."""
+    if "." in key or "." in prefix:
+        return False
+    return path == ("", "history") or path == ("", "history", "items")
+
+
+def _unread(path: tuple[str, ...]) -> bool:
+    return (len(path) == 2 and path[1] in _UNREAD) or path == ("", "equity", "points")
+
+
+def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
+    """Read past the container just opened (at `depth`)."""
+    level = 1
+    for event, _ in events:
+        level += _DELTA.get(event, 0)
+        if level == 0:
+            return
+        if level + depth > MAX_DEPTH:
+            raise Unusual(file, "invalid JSON: nested too deeply")
+
+
+def _scan_items(
+    events: Iterator[tuple[str, Any]], deferred: Deferred, depth: int, file: str
+) -> None:
+    """Count the array's items and note the keys of its objects, building none."""
+    keys = deferred.key_fields
+    count = 0
+    for event, value in events:
+        if event == "end_array":
+            break
+        count += 1
+        if event != "start_map":
+            if deferred.first_not_object is None:
+                deferred.first_not_object = count
+            if event == "start_array":
+                _skip(events, depth + 1, file)
+            continue
+        level = 1
+        for event, value in events:
+            if event == "map_key":
+                if level == 1 and value not in keys:
+                    canonical = keys[value] = JSON_LOOKUP.get(normalize_name(value))
+                    if canonical is not None:
+                        deferred.columns.setdefault(canonical, value)
+            elif event in _OPEN:
+                level += 1
+                if level + depth > MAX_DEPTH:
+                    raise Unusual(file, "invalid JSON: nested too deeply")
+            elif event in _CLOSE:
+                level -= 1
+                if level == 0:
+                    break
+    deferred.size = count
+
+
+def deferred_items(opener: Opener, deferred: Deferred, region: Any, file: str) -> Iterator[Any]:
+    """The deferred array's items, read from the file again (`region` makes the Reader)."""
+    with opener() as stream:
+        reader = region(stream)
+        items = ijson.items(reader, deferred.prefix, use_float=True, buf_size=CHUNK)
+        try:
+            yield from islice(items, deferred.skip, deferred.skip + deferred.size)
+        except ijson.JSONError as exc:  # the file changed since the first pass
+            raise InputError(file, f"invalid JSON: {reason(exc)}") from None
