@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Protocol
 
@@ -22,8 +23,9 @@ from backtestdb.errors import RowError
 from backtestdb.ingest.deal_ids import DealIds
 from backtestdb.money import CENT
 from backtestdb.parsing.events_json import EVENT_FIELDS, RawEvent
+from backtestdb.parsing.fields import DIRECTION_ALIASES
 from backtestdb.parsing.records import Scalar
-from backtestdb.parsing.values import to_decimal, to_direction, to_utc
+from backtestdb.parsing.values import MAX_YEAR, to_decimal, to_direction, to_utc
 
 #: Keys every event needs: its order, its position, what happened and when.
 REQUIRED: Final = ("serial", "position_id", "event", "time")
@@ -164,21 +166,29 @@ class EventChecker:
         if raw.problem is not None:
             self._error(raw, None, raw.problem)
             return None
-        problems: list[tuple[str, str]] = [
-            (name, "missing value") for name in REQUIRED if _is_blank(raw.fields.get(name))
-        ]
+        fields = raw.fields
         values: dict[str, Any] = dict.fromkeys(COLUMNS)
-        for name, value in raw.fields.items():
-            if _is_blank(value):
+        problems: list[tuple[str, str]] = []
+        for name, value in fields.items():
+            if value is None:
                 continue
             try:
-                values[name] = self._convert(name, value)
+                converted = FAST[name](value)
+                if converted is SLOW:  # an uncommon form: the full conversion decides
+                    if _is_blank(value):
+                        continue
+                    converted = self._convert(name, value)
             except ValueError as exc:
                 problems.append((name, str(exc)))
+                continue
+            values[name] = converted
+        if None in (values["serial"], values["position_id"], values["event"], values["time"]):
+            missing = [(n, "missing value") for n in REQUIRED if _is_blank(fields.get(n))]
+            problems = missing + problems
         problems += self._unique(raw, values["serial"])
-        for name, message in problems:
-            self._error(raw, name, message)
         if problems:
+            for name, message in problems:
+                self._error(raw, name, message)
             return None
         return Event(raw.row, values["position_id"], raw.closes, values)
 
@@ -210,3 +220,98 @@ class EventChecker:
             column = None if name is None else self.columns.get(name, EVENT_FIELDS[name][0])
             shown = None if value is None else str(value)
             sink.errors.append(RowError(self.file, message, raw.row, column, shown))
+
+
+# The fast conversions: the common forms of each field (what cTrader writes, as the reader
+# gives it), converted as `EventChecker._convert` would, in fewer steps; any other form,
+# or a value they would refuse, is SLOW and goes to `_convert` (its exact message).
+SLOW: Final = object()
+_PLAIN: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # to_decimal's own fast form
+#: Longer texts or ints take the full path (quantize stays within the context's digits).
+_SHORT: Final = 20
+_LARGE: Final = 10**_SHORT
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_EPOCH_MS: Final = int(
+    (datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000
+)
+_DIRECTIONS: Final = {
+    spelled: direction
+    for alias, direction in DIRECTION_ALIASES.items()
+    for spelled in (alias, alias.upper(), alias.capitalize())
+}
+
+
+def _fast_serial(value: Scalar) -> Any:
+    return value if type(value) is int and 0 <= value <= MAX_SERIAL else SLOW
+
+
+def _fast_id(value: Scalar) -> Any:
+    if type(value) is int:
+        found = str(value)
+        return found if len(found) <= MAX_LENGTHS["position_id"] else SLOW
+    return _fast_text(value, MAX_LENGTHS["position_id"])
+
+
+def _fast_event(value: Scalar) -> Any:
+    return _fast_text(value, MAX_LENGTHS["event"])
+
+
+def _fast_text(value: Scalar, limit: int) -> Any:
+    if type(value) is not str:
+        return SLOW
+    found = value.strip()
+    if not found or len(found) > limit or _UNSTORABLE.search(found):
+        return SLOW
+    return found
+
+
+def _fast_time(value: Scalar) -> Any:
+    if type(value) is int and 0 <= value < _MAX_EPOCH_MS:
+        return _EPOCH + timedelta(milliseconds=value)
+    return SLOW
+
+
+def _fast_direction(value: Scalar) -> Any:
+    return _DIRECTIONS.get(value, SLOW) if type(value) is str else SLOW
+
+
+def _fast_number(bounds: Bounds, zero_unset: bool) -> Callable[[Scalar], Any]:
+    low, allowed, high, places = bounds.low, bounds.low_allowed, bounds.high, bounds.decimals
+
+    def convert(value: Scalar) -> Any:
+        if type(value) is str:
+            if len(value) > _SHORT or not _PLAIN.fullmatch(value):
+                return SLOW
+            if zero_unset and value == "0":
+                return None
+            dot = value.find(".")
+            # Trailing zeros counted: more places than allowed may still be fine (slow path).
+            if places is not None and dot >= 0 and len(value) - dot - 1 > places:
+                return SLOW
+        elif type(value) is int:
+            if not -_LARGE < value < _LARGE:
+                return SLOW
+            if zero_unset and value == 0:
+                return None
+        else:
+            return SLOW
+        found = Decimal(value)
+        if places is None:
+            found = found.quantize(CENT, rounding=ROUND_HALF_UP)
+        if (low < found or (allowed and found == low)) and -high < found < high:
+            return found
+        return SLOW
+
+    return convert
+
+
+#: Canonical field -> its fast conversion.
+FAST: Final[dict[str, Callable[[Scalar], Any]]] = {
+    "serial": _fast_serial,
+    "position_id": _fast_id,
+    "order_id": _fast_id,
+    "event": _fast_event,
+    "time": _fast_time,
+    "direction": _fast_direction,
+    **{name: _fast_number(b, name in UNSET_WHEN_ZERO) for name, b in NUMBERS.items()},
+}

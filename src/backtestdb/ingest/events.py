@@ -8,15 +8,15 @@ previous closing balance (the first: minus the file's starting balance, the firs
 equity). The net includes the fees, which the file does not give apart: commission and
 swap are stored NULL (docs/metrics.md).
 
-Memory: only the open positions' events wait in memory. When a position closes, its
-events get the trade's number and go, in batches, to a temporary file; `store_events`
-inserts them once the trades are written (PostgreSQL's COPY holds the connection until
-then), and `finish` stores the maximum equity drawdown. Flushes, never commits.
+Memory: only the open positions' events wait in memory, each as its row's COPY text
+(`writers.events`). When a position closes, its events get the trade's number and go, in
+batches, to a temporary file; `store_events` stores them once the trades are written
+(PostgreSQL's COPY of the trades holds the connection until then): COPY on PostgreSQL,
+executemany elsewhere. `finish` stores the maximum equity drawdown. Flushes, never commits.
 """
 
 from __future__ import annotations
 
-import pickle
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -24,9 +24,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from backtestdb import models
@@ -36,6 +35,7 @@ from backtestdb.ingest.event_inputs import classify, events_symbol
 from backtestdb.ingest.event_rows import Event, EventChecker
 from backtestdb.ingest.requests import IngestRequest
 from backtestdb.ingest.validation import TradeValidator
+from backtestdb.ingest.writers.events import copy_events, event_line, insert_events, numbered
 from backtestdb.money import from_cents, to_cents
 from backtestdb.parsing.events_json import EVENT_FIELDS, EventReader, RawEvent
 from backtestdb.parsing.records import RawTrade, Report, Scalar, TradeSource
@@ -67,10 +67,10 @@ ALWAYS = frozenset(
 @dataclass(slots=True)
 class Position:
     """An open position: its first event (None when that one was bad), and its events'
-    rows waiting for a number."""
+    rows (`writers.events.event_line`) waiting for a number."""
 
     opened: Event | None
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)
 
 
 def open_events(
@@ -121,8 +121,8 @@ class EventsIngest:
         self.drawdown = EquityDrawdown()
         self.open: dict[str, Position] = {}
         self._validator: TradeValidator | None = None
-        self._batch: list[dict[str, Any]] = []
-        #: Closed events' rows, pickled in batches until `store_events`.
+        self._batch: list[str] = []
+        #: Closed events' rows, as COPY lines in UTF-8, until `store_events`.
         self._spool = spool
         #: A strict ingest stores nothing once a row is bad (it fails after the pass).
         self.strict = strict
@@ -172,7 +172,7 @@ class EventsIngest:
             position = self.open.get(event.position)
             if position is None:
                 position = self.open[event.position] = Position(event)
-            position.rows.append(event.values)
+            position.rows.append(event_line(event.values))
             if not event.closes:
                 continue
             del self.open[event.position]
@@ -235,12 +235,16 @@ class EventsIngest:
         }
         return RawTrade(closing.row, fields)
 
-    def _keep(self, rows: list[dict[str, Any]], number: int | None) -> None:
+    def _keep(self, rows: list[str], number: int | None) -> None:
+        batch = self._batch
         for row in rows:
-            self._batch.append({**row, "trade_number": number})
-        if len(self._batch) >= self.batch_size:
-            pickle.dump(self._batch, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
-            self._batch = []
+            batch.append(numbered(number, row))
+        if len(batch) >= self.batch_size:
+            self._spool_batch()
+
+    def _spool_batch(self) -> None:
+        self._spool.write("".join(self._batch).encode())
+        self._batch.clear()
 
     def store_events(self, session: Session, backtest_id: uuid.UUID) -> None:
         """Insert the events once the trades are written (see the module docstring); the
@@ -252,11 +256,11 @@ class EventsIngest:
         assert self._validator is not None
         if self.strict and self._validator.error_count:
             return  # the ingest fails: nothing to store
-        end = self._spool.seek(0, 2)
-        self._spool.seek(0)
-        while self._spool.tell() < end:
-            self._insert(session, backtest_id, pickle.load(self._spool))
-        self._insert(session, backtest_id, self._batch)
+        self._spool_batch()
+        if session.get_bind().dialect.name == "postgresql":
+            copy_events(session, backtest_id, self._spool)
+        else:
+            insert_events(session, backtest_id, self._spool, self.batch_size)
 
     def finish(self, backtest: models.Backtest) -> list[RowError]:
         """Store the equity drawdown and the symbol over the summary's (the report's);
@@ -278,13 +282,6 @@ class EventsIngest:
                 value=str(still_open),
             )
         ]
-
-    @staticmethod
-    def _insert(session: Session, backtest_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            # The Core table, not the entity: one executemany, not the ORM's bulk path.
-            table: Table = models.TradeEvent.__table__  # type: ignore[assignment]
-            session.execute(insert(table), [{"backtest_id": backtest_id, **r} for r in rows])
 
 
 def _equity(first: RawEvent | None) -> Decimal | None:

@@ -56,6 +56,8 @@ _LOOKUP: Final = {
 #: Significant digits kept of a price, size or pips (see the module docstring).
 SIGNIFICANT: Final = 12
 _DENOISE_FORMAT: Final = f".{SIGNIFICANT}g"
+#: Whole floats below this are exact ints (2**53: a double's integer precision).
+_WHOLE: Final = 2**53
 #: Fields whose float noise is removed by `denoise`; money is rounded to cents instead.
 DENOISED: Final = frozenset(
     {"volume", "quantity", "entry_price", "close_price", "stop_loss", "take_profit", "pips"}
@@ -107,7 +109,8 @@ class EventReader:
     def __init__(self, stream: IO[bytes], file: str) -> None:
         self.file = file
         self.columns: dict[str, str] = {}
-        self._keys: dict[str, str | None] = {}
+        #: Key as written -> (canonical field or None, denoised).
+        self._keys: dict[str, tuple[str | None, bool]] = {}
         self._items = _items(stream, file)
 
     def __iter__(self) -> Iterator[RawEvent]:
@@ -118,23 +121,40 @@ class EventReader:
             yield RawEvent(row, self._fields(item))
 
     def _fields(self, item: dict[str, Any]) -> dict[str, Scalar]:
+        # `scalar` inlined for the types ijson gives (millions of values on a big file).
         fields: dict[str, Scalar] = {}
+        keys = self._keys
         for key, value in item.items():
-            canonical = self._keys.get(key, "")
-            if canonical == "":
-                canonical = self._keys[key] = _LOOKUP.get(normalize_name(key))
-                if canonical is not None:
-                    self.columns.setdefault(canonical, key)
-            if canonical is not None and canonical not in fields:
-                fields[canonical] = scalar(value, canonical in DENOISED)
+            known = keys.get(key)
+            canonical, noisy = known if known is not None else self._learn(key)
+            if canonical is None or canonical in fields:
+                continue
+            kind = type(value)
+            if kind is float:
+                if value.is_integer() and abs(value) < _WHOLE:
+                    fields[canonical] = int(value)
+                else:
+                    fields[canonical] = format(value, _DENOISE_FORMAT) if noisy else repr(value)
+            elif kind is str or kind is int or value is None:
+                fields[canonical] = value
+            else:
+                fields[canonical] = scalar(value, noisy)
         return fields
+
+    def _learn(self, key: str) -> tuple[str | None, bool]:
+        """A key's canonical field (None: ignored) and whether its numbers are denoised."""
+        canonical = _LOOKUP.get(normalize_name(key))
+        if canonical is not None:
+            self.columns.setdefault(canonical, key)
+        known = self._keys[key] = (canonical, canonical in DENOISED)
+        return known
 
 
 def scalar(value: Any, noisy: bool = False) -> Scalar:
     """A JSON value as a Scalar: a whole number as an int, other numbers as text
     (`denoise`d when `noisy`)."""
     if type(value) is float:
-        if value.is_integer() and abs(value) < 2**53:
+        if value.is_integer() and abs(value) < _WHOLE:
             return int(value)
         return denoise(value) if noisy else repr(value)
     if value is None or isinstance(value, str | int | bool):
