@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from itertools import pairwise
 
 
 class DealIds:
@@ -30,3 +31,17 @@ class DealIds:
             if ids[at] == deal_id:
                 return self._rows[at]
         return self._others.setdefault(deal_id, row)
+
+    def extend_increasing(self, deal_ids: list[int], rows: list[int]) -> bool:
+        """Record ids that each exceed the one before and every id so far (a block of a
+        close-ordered export at once); False, recording nothing, when they do not."""
+        ids = self._ids
+        if self._others or not deal_ids or (ids and deal_ids[0] <= ids[-1]):
+            return False  # an id out of order so far may come again: look each one up
+        if deal_ids[0] < -(2**63):
+            return False
+        if deal_ids[-1] >= 2**63 or any(a >= b for a, b in pairwise(deal_ids)):
+            return False
+        ids.extend(deal_ids)
+        self._rows.extend(rows)
+        return True

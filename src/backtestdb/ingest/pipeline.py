@@ -29,6 +29,7 @@ from backtestdb.ingest.backtest_row import (
     parameter_rows,
     skipped,
 )
+from backtestdb.ingest.columnar import store as columnar_store
 from backtestdb.ingest.reported import (
     apply_reported_figures,
     summary_only,
@@ -36,7 +37,7 @@ from backtestdb.ingest.reported import (
 from backtestdb.ingest.requests import IngestOutcome, IngestRequest
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.ingest.writers import portable, postgres
-from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report
+from backtestdb.parsing import parse_history_csv, parse_parameters, parse_report_file
 from backtestdb.parsing.csv_text import CsvLimits
 from backtestdb.parsing.file_names import backtest_history_name
 from backtestdb.parsing.history_csv import DEFAULT_LIMITS
@@ -67,7 +68,7 @@ def ingest(
 
     report = None
     if request.report is not None:
-        report = parse_report(request.report.path.read_bytes(), request.report.name)
+        report = parse_report_file(request.report.path, request.report.name)
     parameters = merged_parameters(report, request.parameters)
     backtest = models.Backtest(
         id=backtest_id or uuid.uuid4(),
@@ -100,7 +101,10 @@ def ingest(
         )
         deriver = derived.Deriver(initial, figures)
         progress = progress_of(request, reading)
-        stored = write_trades(session, backtest.id, source, validator, deriver, progress, request)
+        stored = write_trades(
+            session, backtest.id, source, validator, deriver, progress, request,
+            csv_limits=csv_limits,
+        )  # fmt: skip
         if plan is not None:
             plan.store_events(session, backtest.id)
     if validator.error_count and request.on_error == "strict":
@@ -155,12 +159,21 @@ def write_trades(
     on_progress: Callable[[int], None] | None,
     request: IngestRequest,
     batch_size: int = 5000,
+    csv_limits: CsvLimits = DEFAULT_LIMITS,
 ) -> derived.StoredTrades:
-    """COPY on PostgreSQL, batched executemany elsewhere; both store the same text."""
+    """COPY on PostgreSQL, batched executemany elsewhere; both store the same text. A
+    History CSV goes through the columnar path where it reads the file."""
 
     def keep_going() -> bool:
         return request.on_error == "skip" or not validator.error_count
 
+    path = request.csv.path if request.csv is not None and request.events is None else None
+    if (start := columnar_store.reads(source, path)) is not None:
+        assert path is not None
+        return columnar_store.store_trades(
+            session, backtest_id, path, start, source, validator, deriver,
+            keep_going=keep_going, on_progress=on_progress, limits=csv_limits,
+        )  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":
         return postgres.copy_trades(
             session, backtest_id, source, validator, deriver,

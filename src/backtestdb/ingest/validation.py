@@ -244,6 +244,11 @@ class TradeValidator:
         number = numbers[name]
         return Decimal(0) if number is None and self._zero_fees[name] else number
 
+    @property
+    def deal_ids(self) -> DealIds:
+        """The deal ids seen so far (the columnar path records a block's at once)."""
+        return self._deal_ids
+
     def first_row_of(self, deal_key: int | str, row: int) -> int:
         """The row where this deal id was first seen (recording `row` if it is new)."""
         return self._deal_ids.first_row_of(deal_key, row)

@@ -231,6 +231,20 @@ def _records(
         yield row, None, cells
 
 
+def data_records(
+    lines: Iterator[str], source: TradeSource, *, first_row: int = 1
+) -> Iterator[Record]:
+    """The records of data `lines` as `parse_history_csv` reads them, numbered from
+    `first_row`: for a reader that takes over part-way through the file's rows."""
+    identity = [source.indexes[name] for name in ("symbol", "direction", "close_time")]
+    width, offset = len(source.header), first_row - 1
+    found = _records(
+        lines, source.file, width, source.separator, identity, sectioned=bool(source.section)
+    )
+    for row, line, cells in found:
+        yield row + offset, line, cells
+
+
 def _may_be_totals(line: str, separator: str, index: int) -> bool:
     """Cheap test before splitting the whole line: a totals row's cell at `index` (the
     first of symbol, direction and closing time) is empty."""

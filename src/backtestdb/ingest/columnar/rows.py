@@ -1,0 +1,112 @@
+"""A block's valid trades as one table: the rows `cells.normalise` took, the deal-id
+check in row order, and every other row through `TradeValidator` (which records its
+errors, in row order, as the row path does)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backtestdb.ingest.columnar.cells import COLUMNS, TYPES, Normalised, Plan, normalise
+from backtestdb.ingest.validation import TradeValidator
+from backtestdb.money import to_cents
+from backtestdb.parsing.records import Trade
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PLAIN_ID = r"^(?:0|[1-9]\d*)$"
+
+
+def valid_trades(
+    table: pa.Table, first_row: int, plan: Plan, validator: TradeValidator
+) -> pa.Table:
+    """The block's valid trades in row order, as `cells.COLUMNS`."""
+    normalised = normalise(table, first_row, plan)
+    values = normalised.values
+    all_ok = bool(pc.all(normalised.ok).as_py())
+    if all_ok and _ids_in_order(values["deal_id"], values["row"], validator):
+        validator.valid_count += table.num_rows
+        return pa.table([values[name] for name in COLUMNS], names=list(COLUMNS))
+    trades = _checked_in_order(table, first_row, normalised, plan, validator)
+    ok = normalised.ok if trades[0] is None else trades[0]
+    kept = pa.table([pc.filter(values[name], ok) for name in COLUMNS], names=list(COLUMNS))
+    if trades[1]:
+        extra = pa.table(
+            [
+                pa.array(column, TYPES[name])
+                for name, column in zip(COLUMNS, zip(*trades[1], strict=True), strict=True)
+            ],
+            names=list(COLUMNS),
+        )
+        kept = pa.concat_tables([kept, extra]).sort_by("row")
+    validator.valid_count += kept.num_rows
+    return kept
+
+
+def _ids_in_order(deal_ids: Any, rows: Any, validator: TradeValidator) -> bool:
+    """Record a block's deal ids at once when each is a plain integer above the last."""
+    if deal_ids.null_count == len(deal_ids):
+        return True
+    if deal_ids.null_count or not pc.all(pc.match_substring_regex(deal_ids, _PLAIN_ID)).as_py():
+        return False
+    if pc.max(pc.utf8_length(deal_ids)).as_py() > 18:
+        return False
+    keys = pc.cast(deal_ids, pa.int64()).to_pylist()
+    return validator.deal_ids.extend_increasing(keys, rows.to_pylist())
+
+
+def _key(deal_id: str) -> int | str:
+    """The validator's key for a deal id (`TradeValidator._check_unique`)."""
+    plain = deal_id.isascii() and deal_id.isdigit() and not (deal_id[0] == "0" and len(deal_id) > 1)
+    return int(deal_id) if plain else deal_id
+
+
+def _checked_in_order(
+    table: pa.Table, first_row: int, normalised: Normalised, plan: Plan, validator: TradeValidator
+) -> tuple[Any, list[tuple[object, ...]]]:
+    """(the taken rows that stay taken, or None: all of them; the other rows' trades).
+
+    Row by row, so deal ids are first seen, and errors recorded, in row order."""
+    ok = normalised.ok.to_pylist()
+    ids = normalised.values["deal_id"].to_pylist()
+    source, columns = plan.source, table.columns
+    accepted: list[tuple[object, ...]] = []
+    changed = False
+    for index, taken in enumerate(ok):
+        row = first_row + index
+        if taken:
+            deal_id = ids[index]
+            if deal_id is None or validator.first_row_of(_key(deal_id), row) == row:
+                continue
+            ok[index], changed = False, True
+        cells = [column[index].as_py() for column in columns]
+        trade = validator.validate(source.raw(row, cells))
+        if trade is not None:
+            accepted.append(trade_values(trade))
+    return (pa.array(ok, pa.bool_()) if changed else None), accepted
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def trade_values(trade: Trade) -> tuple[object, ...]:
+    """A validated trade as a row of `cells.COLUMNS`."""
+    return (
+        trade.row, trade.deal_id, trade.symbol, trade.direction, _micros(trade.open_time),
+        _micros(trade.close_time), _text(trade.entry_price), _text(trade.exit_price),
+        _text(trade.quantity), _text(trade.volume), _text(trade.commission),
+        _text(trade.swap), _text(trade.pips), _text(trade.gross_profit), str(trade.profit),
+        to_cents(trade.profit), to_cents(trade.commission) if trade.commission is not None else 0,
+        to_cents(trade.swap) if trade.swap is not None else 0,
+        to_cents(trade.balance) if trade.balance is not None else None, trade.label,
+        trade.comment, json.dumps(trade.extra, ensure_ascii=False) if trade.extra else None,
+        trade.quantity_unit,
+    )  # fmt: skip

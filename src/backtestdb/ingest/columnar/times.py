@@ -1,0 +1,98 @@
+"""Time cells of a whole column at a time: cTrader's "dd/MM/yyyy HH:mm:ss[.fff]" and
+"dd MMM yyyy HH:mm:ss[.fff]" at the header's offset, as microseconds since the epoch (UTC).
+
+A subset of what `parsing.values.to_utc` takes: two-digit fields, years 1971-2099 (so the
+offset can move no time out of the validator's 1970-2100), days that exist. Any other
+cell is null and its row goes to the validator.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_CLOCK = r" (?P<H>[01]\d|2[0-3]):(?P<M>[0-5]\d):(?P<S>[0-5]\d)(?:\.(?P<f>\d{1,6}))?$"
+_SLASH = r"^(?P<d>\d\d)/(?P<m>\d\d)/(?P<y>\d{4})" + _CLOCK
+_NAMED = r"^(?P<d>\d\d) (?P<m>[A-Za-z]{3}) (?P<y>\d{4})" + _CLOCK
+_MONTHS = pa.array(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+)
+_DAYS_IN_MONTH = pa.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
+MICROS = 1_000_000
+DAY_MICROS = 86_400 * MICROS
+
+
+def _int(part: Any) -> Any:
+    return pc.cast(part, pa.int64())
+
+
+def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
+    """Days since 1970-01-01 (H. Hinnant's algorithm; every year here is positive)."""
+    early = pc.less_equal(month, 2)
+    y = pc.subtract(year, pc.cast(early, pa.int64()))
+    era = pc.divide(y, 400)
+    yoe = pc.subtract(y, pc.multiply(era, 400))
+    shifted = pc.if_else(early, pc.add(month, 9), pc.subtract(month, 3))
+    doy = pc.add(pc.divide(pc.add(pc.multiply(shifted, 153), 2), 5), pc.subtract(day, 1))
+    doe = pc.add(
+        pc.subtract(pc.add(pc.multiply(yoe, 365), pc.divide(yoe, 4)), pc.divide(yoe, 100)),
+        doy,
+    )
+    return pc.subtract(pc.add(pc.multiply(era, 146097), doe), 719468)
+
+
+def _leap(year: Any) -> Any:
+    by4 = pc.equal(pc.subtract(year, pc.multiply(pc.divide(year, 4), 4)), 0)
+    by100 = pc.equal(pc.subtract(year, pc.multiply(pc.divide(year, 100), 100)), 0)
+    by400 = pc.equal(pc.subtract(year, pc.multiply(pc.divide(year, 400), 400)), 0)
+    return pc.and_(by4, pc.or_(pc.invert(by100), by400))
+
+
+def _month_numbers(parts: Any, named: bool) -> Any:
+    if not named:
+        return _int(pc.struct_field(parts, "m"))
+    index = pc.index_in(pc.utf8_lower(pc.struct_field(parts, "m")), value_set=_MONTHS)
+    return pc.add(pc.cast(index, pa.int64()), 1)
+
+
+def micros(cells: Any, offset: timedelta) -> Any:
+    """UTC microseconds of each time cell (null: empty or a form not taken here)."""
+    slash = pc.extract_regex(cells, _SLASH)
+    if pc.any(pc.is_valid(slash)).as_py() or not pc.any(pc.is_valid(cells)).as_py():
+        parts, named = slash, False
+    else:
+        parts, named = pc.extract_regex(cells, _NAMED), True
+    year = _int(pc.struct_field(parts, "y"))
+    month = _month_numbers(parts, named)
+    day = _int(pc.struct_field(parts, "d"))
+    in_range = pc.and_(
+        pc.and_(pc.greater_equal(year, 1971), pc.less_equal(year, 2099)),
+        pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12)),
+    )
+    month = pc.if_else(in_range, month, None)
+    longest = pc.add(
+        pc.take(_DAYS_IN_MONTH, pc.subtract(month, 1)),
+        pc.cast(pc.and_(pc.equal(month, 2), _leap(year)), pa.int64()),
+    )
+    exists = pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, longest))
+    fraction = pc.struct_field(parts, "f")
+    micro = _int(pc.if_else(pc.equal(fraction, ""), "0", pc.utf8_rpad(fraction, 6, "0")))
+    seconds = pc.add(
+        pc.add(
+            pc.multiply(_int(pc.struct_field(parts, "H")), 3600),
+            pc.multiply(_int(pc.struct_field(parts, "M")), 60),
+        ),
+        _int(pc.struct_field(parts, "S")),
+    )
+    total = pc.add(
+        pc.add(
+            pc.multiply(_days_from_civil(year, month, day), DAY_MICROS),
+            pc.multiply(seconds, MICROS),
+        ),
+        micro,
+    )
+    shift = offset // timedelta(microseconds=1)
+    return pc.if_else(pc.fill_null(exists, False), pc.subtract(total, shift), None)
