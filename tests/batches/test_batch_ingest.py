@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from bench.trees import TreeTotals, write_tree
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from bench.trees import TreeTotals, write_tree
 from backtestdb.cli import app
 from backtestdb.config import Settings
 from backtestdb.models import Backtest, Parameter, Run
@@ -124,7 +124,7 @@ def test_name_is_for_one_backtest(settings: Settings, tree: TreeTotals) -> None:
 def test_deleting_a_pass_recounts_its_run(
     settings: Settings, factory: sessionmaker[Session], tree: TreeTotals
 ) -> None:
-    code, out = ingest(*(str(p.folder) for p in tree.passes[:2]), "--run", "pair")
+    _code, out = ingest(*(str(p.folder) for p in tree.passes[:2]), "--run", "pair")
     first = out["items"][0]["backtest_id"]  # type: ignore[index]
     result = runner.invoke(app, ["delete", str(first)])
     assert result.exit_code == 0

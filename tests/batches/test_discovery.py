@@ -48,7 +48,8 @@ def test_a_cbot_tree_in_natural_order(tree: Path) -> None:
         backtesting.folder / "report.html",
         backtesting.folder / "parameters.cbotset",
     )
-    assert backtesting.history is None and backtesting.events is None
+    assert backtesting.history is None
+    assert backtesting.events is None
     assert all(f.problem is None for f in found)
 
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from bench.events import write_events
 from bench.generate import Forms, write_layout
+
 from backtestdb.parsing.file_kinds import HEAD_BYTES, kind_of
 from tests.conftest import BASIC
 

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from bench.trees import TreeTotals, write_tree
 from sqlalchemy import Engine, func, select
 
-from bench.trees import TreeTotals, write_tree
 from backtestdb.models import Backtest, Run
 
 PASSES = 20

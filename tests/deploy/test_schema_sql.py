@@ -14,7 +14,7 @@ from tests.deploy.conftest import REPO, libpq_url, run_ok
 pytestmark = pytest.mark.postgres
 
 TABLES = ["alembic_version", "backtests", "daily_summary", "ingestion_jobs", "parameters",
-          "trade_events", "trades"]  # fmt: skip
+          "runs", "trade_events", "trades"]  # fmt: skip
 COLUMNS = """
     SELECT table_name, column_name, ordinal_position, data_type, udt_name, is_nullable,
            column_default, character_maximum_length, numeric_precision, numeric_scale
