@@ -14,7 +14,7 @@ from backtestdb.errors import InvalidRequest
 from backtestdb.runs.analysis import Cell, Robustness
 from backtestdb.runs.service import METRICS, PASS_SORT, Value
 from backtestdb.web.routes import MAX_COMPARE
-from backtestdb.web.views import LIMITS, describe, heat_level
+from backtestdb.web.views import LIMITS, describe, heat_level, whole_number
 
 DEFAULT_METRIC = "net_profit"
 DEFAULT_TOP = 3
@@ -44,14 +44,6 @@ ROBUST_ROWS = 10
 #: mean is less than half of it: a peak the grid around it does not share.
 SPIKE_SHARE = Decimal("0.5")
 _RUN_KEYS = frozenset({"limit", "offset", "sort", "metric", "x", "y", "top"})
-
-
-def _whole(raw: str | None, default: int, low: int, high: int) -> int:
-    try:
-        value = int(raw) if raw is not None else default
-    except ValueError:
-        return default
-    return min(max(value, low), high)
 
 
 @dataclass(slots=True)
@@ -105,8 +97,8 @@ def read_runs_list(items: Iterable[tuple[str, str]]) -> RunsList:
         links=Links("/ui/runs", [(k, v) for k, v in given if k != "offset"]),
         sort=own.get("sort", "-created_at"),
         name=own.get("name"),
-        limit=_whole(own.get("limit"), LIMITS[1], 1, max(LIMITS)),
-        offset=_whole(own.get("offset"), 0, 0, 2**31 - 1),
+        limit=whole_number(own.get("limit"), LIMITS[1], 1, max(LIMITS)),
+        offset=whole_number(own.get("offset"), 0, 0, 2**31 - 1),
     )
 
 
@@ -153,8 +145,8 @@ def read_run(
     state = RunState(
         links=Links(path, [(k, v) for k, v in given if k != "offset"]),
         query=BacktestQuery(sort=own.get("sort", PASS_SORT)),
-        limit=_whole(own.get("limit"), LIMITS[1], 1, max(LIMITS)),
-        offset=_whole(own.get("offset"), 0, 0, 2**31 - 1),
+        limit=whole_number(own.get("limit"), LIMITS[1], 1, max(LIMITS)),
+        offset=whole_number(own.get("offset"), 0, 0, 2**31 - 1),
         metric=metric,
         x=x,
         y=y,
@@ -170,7 +162,7 @@ def read_run(
 
 def read_top(raw: str | None) -> int:
     """How many top passes to compare: 2 to the compare page's most."""
-    return _whole(raw or None, DEFAULT_TOP, 2, MAX_COMPARE)
+    return whole_number(raw or None, DEFAULT_TOP, 2, MAX_COMPARE)
 
 
 def _parameter(

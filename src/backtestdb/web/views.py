@@ -43,7 +43,8 @@ MAX_TRAIL = 200
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _whole(raw: str | None, default: int, low: int, high: int) -> int:
+def whole_number(raw: str | None, default: int, low: int, high: int) -> int:
+    """A query's whole number, kept within [low, high]; the default when it is none."""
     try:
         value = int(raw) if raw is not None else default
     except ValueError:
@@ -117,8 +118,8 @@ def read_list(items: Iterable[tuple[str, str]]) -> ListState:
     query = BacktestQuery(
         sort=own.get("sort", "-created_at"), symbol=own.get("symbol"), name=own.get("name")
     )
-    limit = _whole(own.get("limit"), DEFAULT_LIMIT, 1, max(LIMITS))
-    offset = _whole(own.get("offset"), 0, 0, 2**31 - 1)
+    limit = whole_number(own.get("limit"), DEFAULT_LIMIT, 1, max(LIMITS))
+    offset = whole_number(own.get("offset"), 0, 0, 2**31 - 1)
     state = ListState(query, limit, offset, [(k, v) for k, v in params if k != "offset"])
     try:
         query.add_params(params)
