@@ -11,7 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backtestdb.analytics.figures import CentsRow
+from backtestdb.analytics.block_figures import BLOCK_COLUMNS, add_block
+from backtestdb.ingest.columnar.encode import time_texts
 from backtestdb.ingest.derived import Deriver, parse_utc_text, utc_text
 from backtestdb.ingest.summary import Day
 from backtestdb.money import money_text
@@ -100,7 +101,7 @@ def _summary(
 
 
 def _days(trades: pa.Table, profit: Any, balance: Any, deriver: Deriver) -> None:
-    day = pc.strftime(pc.cast(trades.column("close_us"), pa.timestamp("us")), format="%Y-%m-%d")
+    day = pc.utf8_slice_codeunits(time_texts(trades.column("close_us")), 0, 10)
     wins, losses = pc.greater(profit, 0), pc.less(profit, 0)
     table = pa.table({
         "day": day,
@@ -169,21 +170,9 @@ def _figures(trades: pa.Table, deriver: Deriver) -> None:
     closes = trades.column("close_us").combine_chunks()
     before = _micros(deriver.last_close) if deriver.last_close else None
     stop = _first_out_of_order(closes, before)
-    figures = deriver.figures
-    if figures is not None:
+    if deriver.figures is not None:
         count = len(closes) if stop is None else stop
-        part = trades.slice(0, count)
-        columns = (
-            pc.cast(part.column("close_us"), pa.timestamp("us", tz="UTC")).to_pylist(),
-            pc.cast(part.column("open_us"), pa.timestamp("us", tz="UTC")).to_pylist(),
-            *(
-                part.column(name).to_pylist()
-                for name in ("profit_c", "commission_c", "swap_c", "direction", "symbol")
-            ),
-        )
-        add = figures.add_cents
-        for values in zip(*columns, strict=True):
-            add(CentsRow(*values))
+        add_block(deriver.figures, trades.slice(0, count).select(list(BLOCK_COLUMNS)))
     if stop is not None and deriver.out_of_order_row is None:
         deriver.out_of_order_row = trades.column("row")[stop].as_py()
         deriver.figures = None
