@@ -266,6 +266,7 @@ def test_bad_rows_within_blocks_go_to_the_validator(
         "trailing-sep",
         "lone-cr",
         "long-row",
+        "copy-specials",
     ],
 )
 def test_file_shapes_are_read_alike(
@@ -295,12 +296,16 @@ def test_file_shapes_are_read_alike(
     elif shape == "long-row":
         settings = settings.model_copy(update={"max_csv_row_bytes": 300})
         lines.insert(30, row("991", comment="y" * 400))
+    elif shape == "copy-specials":  # what COPY's text format must escape
+        lines.insert(7, row("992", comment="back\\slash\ttab \\N", label="a\\b"))
     path = file_with(tmp_path, lines, **extra)
     fast, slow, _ = both_ways(
         factory, settings, engine, path, monkeypatch,
         on_error="skip", initial_balance=Decimal("1000"),
     )  # fmt: skip
     assert fast == slow
+    if shape == "copy-specials":
+        assert "'back\\\\slash\\ttab \\\\N'" in repr(fast)
 
 
 def test_many_blocks_carry_their_state(

@@ -1,18 +1,17 @@
-"""A block's stored columns as text: the CSV that PostgreSQL's COPY reads (written by
+"""A block's stored columns as text: the text that PostgreSQL's COPY reads (joined by
 pyarrow, in C++) and the rows SQLite's executemany takes. Both hold exactly the text the
 row path writes (`stored_rows.trade_fields`), so both backends store the same values."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from backtestdb.ingest.row_pattern import Fields
 from backtestdb.ingest.writers.portable import sqlite_time
+from backtestdb.ingest.writers.postgres import NULL
 
 #: The stored columns after backtest_id and trade_number, in `writers.postgres.COLUMNS`
 #: order (the order of `row_pattern.Fields`).
@@ -22,12 +21,15 @@ STORED = (
     *("profit", "balance_after", "drawdown", "drawdown_percent", "label", "comment"),
     *("extra", "quantity_unit"),
 )
-_WRITE = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+#: The columns whose text comes from the file as it is: they may hold COPY's specials.
+_FREE_TEXT = ("deal_id", "symbol", "label", "comment", "extra", "quantity_unit")
+_SPECIAL = r"[\\\t\n\r]"
 
 
 def time_texts(micros: Any) -> Any:
-    """UTC times as SQLAlchemy writes them on SQLite: six fractional digits."""
-    return pc.strftime(pc.cast(micros, pa.timestamp("us")), format="%Y-%m-%d %H:%M:%S")
+    """UTC times as SQLAlchemy writes them on SQLite: six fractional digits (Arrow's
+    cast writes them so, ten times faster than its strftime)."""
+    return pc.cast(pc.cast(micros, pa.timestamp("us")), pa.string())
 
 
 def stored_texts(trades: pa.Table, derived: tuple[Any, Any, Any]) -> pa.Table:
@@ -55,25 +57,41 @@ def fields_texts(rows: list[Fields]) -> pa.Table:
     return pa.table(arrays, names=list(STORED))
 
 
-def copy_csv(texts: pa.Table, backtest_id: str, first_number: int) -> bytes:
-    """The rows as `COPY trades FROM STDIN (FORMAT csv)` input: NULL unquoted and empty,
-    every text quoted, times with their zone."""
+def copy_text(texts: pa.Table, backtest_id: str, first_number: int) -> bytes:
+    """The rows as `COPY trades FROM STDIN` text input, as `writers.postgres.copy_line`
+    writes them: tab-separated, \\N for NULL, times with their zone. Text format costs
+    the server a fifth less than CSV (measured at 1M trades: 9.4 s against 11.7 s)."""
     n = texts.num_rows
-    zoned = {
-        name: pc.binary_join_element_wise(texts.column(name), "+00", "")
-        for name in ("open_time", "close_time")
-    }
-    table = pa.table(
-        [
-            pa.array([backtest_id] * n, pa.string()),
-            pa.array(range(first_number, first_number + n), pa.int64()),
-            *(zoned.get(name, texts.column(name)) for name in STORED),
-        ],
-        names=["backtest_id", "trade_number", *STORED],
+    columns = [
+        pa.array([backtest_id] * n, pa.string()),
+        pc.cast(pa.array(range(first_number, first_number + n), pa.int64()), pa.string()),
+    ]
+    for name in STORED:
+        column = texts.column(name)
+        if name in ("open_time", "close_time"):
+            column = pc.binary_join_element_wise(column, "+00", "")
+        elif name in _FREE_TEXT:
+            column = _escaped(column)
+        columns.append(column)
+    lines = pc.binary_join_element_wise(
+        *columns, "\t", null_handling="replace", null_replacement=NULL
     )
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink, _WRITE)
-    return sink.getvalue()
+    lines = pc.binary_join_element_wise(lines, "\n", "").combine_chunks()
+    if not n:
+        return b""
+    _, offsets, data = lines.buffers()
+    ends = pa.Array.from_buffers(pa.int32(), n + 1, [None, offsets], offset=lines.offset)
+    text: bytes = data[ends[0].as_py() : ends[-1].as_py()].to_pybytes()  # lines end to end
+    return text
+
+
+def _escaped(column: Any) -> Any:
+    """Backslash, tab, newline and carriage return escaped as COPY's text format reads."""
+    if not pc.any(pc.match_substring_regex(column, _SPECIAL)).as_py():
+        return column
+    for raw, escape in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        column = pc.replace_substring(column, raw, escape)
+    return column
 
 
 def sqlite_rows(texts: pa.Table, key: str, first_number: int) -> list[tuple[object, ...]]:

@@ -84,14 +84,14 @@ def _postgres(
     keep_going: Callable[[], bool], report: Callable[[int, int], None],
 ) -> None:  # fmt: skip
     number, key = 1, str(backtest_id)
-    sql = f"COPY trades ({COLUMNS}) FROM STDIN (FORMAT csv)"
+    sql = f"COPY trades ({COLUMNS}) FROM STDIN"
     with (
         connection.cursor() as cursor,
         cursor.copy(sql, writer=BoundedQueuedWriter(cursor)) as copy,
     ):
         for texts in blocks:
             if texts.num_rows and keep_going():
-                copy.write(encode.copy_csv(texts, key, number))
+                copy.write(encode.copy_text(texts, key, number))
             report(number - 1, number - 1 + texts.num_rows)
             number += texts.num_rows
 
