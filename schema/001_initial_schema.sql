@@ -263,5 +263,59 @@ CREATE INDEX ix_backtests_run_id_pass_number ON backtests (run_id, pass_number);
 
 UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
 
+-- Running upgrade 0007 -> 0008
+
+ALTER TABLE trades DROP CONSTRAINT fk_trades_backtest_id_backtests;
+
+ALTER TABLE trade_events DROP CONSTRAINT fk_trade_events_backtest_id_backtests;
+
+CREATE FUNCTION backtest_rows_have_backtests() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    missing uuid;
+BEGIN
+    PERFORM 1 FROM backtests
+        WHERE id IN (SELECT DISTINCT backtest_id FROM new_rows) FOR KEY SHARE;
+    SELECT n.backtest_id INTO missing FROM (SELECT DISTINCT backtest_id FROM new_rows) n
+        WHERE NOT EXISTS (SELECT 1 FROM backtests b WHERE b.id = n.backtest_id) LIMIT 1;
+    IF FOUND THEN
+        RAISE foreign_key_violation USING
+            MESSAGE = format('insert or update on table "%%s" violates foreign key: '
+                             'backtest %%s does not exist', TG_TABLE_NAME, missing),
+            TABLE = TG_TABLE_NAME, COLUMN = 'backtest_id';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION backtests_delete_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM trade_events WHERE backtest_id IN (SELECT id FROM old_backtests);
+    DELETE FROM trades WHERE backtest_id IN (SELECT id FROM old_backtests);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION backtests_keep_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM trades WHERE backtest_id = OLD.id)
+        OR EXISTS (SELECT 1 FROM trade_events WHERE backtest_id = OLD.id) THEN
+        RAISE foreign_key_violation USING
+            MESSAGE = format('backtest %%s has trades: its id cannot change', OLD.id);
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER trades_insert_have_backtests AFTER INSERT ON trades REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION backtest_rows_have_backtests();
+
+CREATE TRIGGER trades_update_have_backtests AFTER UPDATE ON trades REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION backtest_rows_have_backtests();
+
+CREATE TRIGGER trade_events_insert_have_backtests AFTER INSERT ON trade_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION backtest_rows_have_backtests();
+
+CREATE TRIGGER trade_events_update_have_backtests AFTER UPDATE ON trade_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION backtest_rows_have_backtests();
+
+CREATE TRIGGER backtests_delete_rows AFTER DELETE ON backtests REFERENCING OLD TABLE AS old_backtests FOR EACH STATEMENT EXECUTE FUNCTION backtests_delete_rows();
+
+CREATE TRIGGER backtests_keep_id BEFORE UPDATE OF id ON backtests FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION backtests_keep_id();
+
+UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0007';
+
 COMMIT;
 
