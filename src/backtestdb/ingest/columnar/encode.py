@@ -62,8 +62,8 @@ def copy_text(texts: pa.Table, backtest_id: str, first_number: int) -> bytes:
     writes them: tab-separated, \\N for NULL, times with their zone. Text format costs
     the server a fifth less than CSV (measured at 1M trades: 9.4 s against 11.7 s)."""
     n = texts.num_rows
-    columns = [
-        pa.array([backtest_id] * n, pa.string()),
+    columns: list[Any] = [
+        backtest_id,  # a scalar: the join repeats it
         pc.cast(pa.array(range(first_number, first_number + n), pa.int64()), pa.string()),
     ]
     for name in STORED:
