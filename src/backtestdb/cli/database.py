@@ -17,8 +17,11 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 def db_upgrade() -> None:
     """Migrate the database to the latest schema."""
     engine = db.make_engine(get_settings().effective_database_url)
-    db.upgrade(engine)
-    console.print(f"Database at revision {db.current_revision(engine)}")
+    try:
+        db.upgrade(engine)
+        console.print(f"Database at revision {db.current_revision(engine)}")
+    finally:
+        engine.dispose()  # else its pooled connection is left to the garbage collector
 
 
 @app.command("sql")

@@ -25,17 +25,20 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    engine: Engine = config.attributes.get("engine") or make_engine(
-        get_settings().effective_database_url
-    )
-    with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+    given: Engine | None = config.attributes.get("engine")
+    engine = given or make_engine(get_settings().effective_database_url)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        if given is None:
+            engine.dispose()  # ours: close its pooled connection now, not at collection
 
 
 if context.is_offline_mode():
