@@ -1,16 +1,27 @@
-"""`add_block` leaves the metric set exactly as `add_cents` of the same rows does."""
+"""`add_block` leaves the metric set exactly as `add_cents` of the same rows does, and the
+figures computed from the database by blocks are those of its rows one at a time."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from backtestdb import models
 from backtestdb.analytics.block_figures import BLOCK_COLUMNS, add_block
-from backtestdb.analytics.figures import CentsRow, FiguresAccumulator
+from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator, TradeRow
+from backtestdb.analytics.store import compute_figures
+from backtestdb.config import Settings
+from backtestdb.ingest import IngestRequest
+from backtestdb.jobs import run_ingest
+from backtestdb.storage import SourceFile
+from tests.conftest import DATA
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -99,3 +110,46 @@ def test_of_two_equal_episodes_the_first_is_the_longest(cuts: list[int]) -> None
     figures = by_blocks(rows, cuts).result().drawdown
     assert figures == by_rows(rows).result().drawdown
     assert (figures.longest_start, figures.longest_end) == (START + hour, START + 3 * hour)
+
+
+def orm_figures(session: Session, backtest: models.Backtest) -> Figures:
+    """The figures from the stored trades read as ORM rows, one at a time (the oracle)."""
+    trade = models.Trade
+    query = (
+        select(trade.close_time, trade.open_time, trade.profit, trade.commission, trade.swap,
+               trade.direction, trade.symbol)
+        .where(trade.backtest_id == backtest.id)
+        .order_by(trade.close_time, trade.trade_number)
+    )  # fmt: skip
+    accumulator = FiguresAccumulator(
+        backtest.initial_balance, start=backtest.testing_start, end=backtest.testing_end
+    )
+    for row in session.execute(query):
+        accumulator.add(TradeRow(*row))
+    return accumulator.result()
+
+
+def test_figures_from_the_database_match_the_rows(
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    """Out of close-time order, with ties: the figures are computed from the database."""
+    header, *lines = (DATA / "multi_symbol_history.csv").read_text().splitlines()
+    twins = [
+        ",".join([f"{900_000 + i}", *line.split(",")[1:2], "Sell", "Buy", *line.split(",")[4:]])
+        for i, line in enumerate(lines[::7])
+    ]  # the same close time as another trade, the other way round
+    rows = lines + twins
+    random.Random(5).shuffle(rows)
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    request = IngestRequest(
+        csv=SourceFile("history", path.name, path), initial_balance=Decimal(25000),
+        on_error="skip",
+    )  # fmt: skip
+    _, outcome = run_ingest(factory, request, settings)
+    assert outcome.needs_metrics
+    with factory() as session:
+        backtest = session.get_one(models.Backtest, outcome.backtest.id)
+        figures = compute_figures(session, backtest)
+        assert figures == orm_figures(session, backtest)
+        assert figures.all.total_trades == len(rows)

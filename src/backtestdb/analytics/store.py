@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backtestdb import models
-from backtestdb.analytics.figures import Figures, FiguresAccumulator, TradeRow
+from backtestdb.analytics.block_figures import add_block
+from backtestdb.analytics.figures import Figures, FiguresAccumulator
 from backtestdb.analytics.reconcile import reconcile
+from backtestdb.analytics.trade_blocks import trade_blocks
 from backtestdb.config import get_settings
 from backtestdb.errors import RowError
-from backtestdb.models import Trade
 from backtestdb.parsing.records import ReportSummary
 
 #: Rows fetched per round trip while streaming trades: memory stays flat on any size.
 STREAM_BATCH = 10_000
 METRICS_VERSION = 1
-
-
-def trade_rows(session: Session, backtest_id: uuid.UUID) -> Iterator[TradeRow]:
-    """The trades in close-time order, streamed (server-side cursor on PostgreSQL)."""
-    query = (
-        select(
-            Trade.close_time, Trade.open_time, Trade.profit, Trade.commission, Trade.swap,
-            Trade.direction, Trade.symbol,
-        )
-        .where(Trade.backtest_id == backtest_id)
-        .order_by(Trade.close_time, Trade.trade_number)
-        .execution_options(yield_per=STREAM_BATCH)
-    )  # fmt: skip
-    for row in session.execute(query):
-        yield TradeRow(*row)
 
 
 def compute_figures(
@@ -49,8 +32,8 @@ def compute_figures(
         end=backtest.testing_end,
         days_per_year=days_per_year or get_settings().days_per_year,
     )
-    for row in trade_rows(session, backtest.id):
-        accumulator.add(row)
+    for block in trade_blocks(session, backtest.id):
+        add_block(accumulator, block)
     return accumulator.result()
 
 

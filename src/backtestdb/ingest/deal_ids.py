@@ -45,3 +45,21 @@ class DealIds:
         ids.extend(deal_ids)
         self._rows.extend(rows)
         return True
+
+    def extend_new(self, deal_ids: list[int], rows: list[int]) -> bool:
+        """Record a block of distinct ids none of which was seen before, in any order (an
+        entry-ordered export); False, recording nothing, when one repeats. Those above
+        every id so far extend the increasing arrays, sorted; the rest go to the dict
+        (which so holds only ids below the arrays' last, as `first_row_of` assumes)."""
+        if len(set(deal_ids)) != len(deal_ids) or not self._others.keys().isdisjoint(deal_ids):
+            return False
+        ids = self._ids
+        last = ids[-1] if ids else -(2**63) - 1
+        for deal_id in deal_ids:
+            if deal_id <= last and ids[bisect_left(ids, deal_id)] == deal_id:
+                return False
+        above = sorted((i, r) for i, r in zip(deal_ids, rows, strict=True) if i > last)
+        ids.extend(i for i, _ in above)
+        self._rows.extend(r for _, r in above)
+        self._others.update((i, r) for i, r in zip(deal_ids, rows, strict=True) if i <= last)
+        return True

@@ -47,15 +47,16 @@ def valid_trades(
 
 
 def _ids_in_order(deal_ids: Any, rows: Any, validator: TradeValidator) -> bool:
-    """Record a block's deal ids at once when each is a plain integer above the last."""
+    """Record a block's deal ids at once when each is a plain integer not seen before."""
     if deal_ids.null_count == len(deal_ids):
         return True
     if deal_ids.null_count or not pc.all(pc.match_substring_regex(deal_ids, _PLAIN_ID)).as_py():
         return False
     if pc.max(pc.utf8_length(deal_ids)).as_py() > 18:
         return False
-    keys = pc.cast(deal_ids, pa.int64()).to_pylist()
-    return validator.deal_ids.extend_increasing(keys, rows.to_pylist())
+    keys, numbers = pc.cast(deal_ids, pa.int64()).to_pylist(), rows.to_pylist()
+    seen = validator.deal_ids
+    return seen.extend_increasing(keys, numbers) or seen.extend_new(keys, numbers)
 
 
 def _key(deal_id: str) -> int | str:
