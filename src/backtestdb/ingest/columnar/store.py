@@ -50,7 +50,10 @@ def text_blocks(
         for part in BlockReader(stream, source, limits).blocks():
             if isinstance(part, Block):
                 trades = valid_trades(part.table, part.first_row, plan, validator)
-                yield encode.stored_texts(trades, derive(trades, deriver))
+                texts = encode.stored_texts(trades, derive(trades, deriver))
+                del part, trades  # peak memory: neither is kept while the texts are written
+                yield texts
+                del texts  # nor the texts while the next block is read
                 continue
             source.use_records(part.records)
             fields = encoded_trades(source, validator, deriver)
@@ -94,6 +97,7 @@ def _postgres(
                 copy.write(encode.copy_text(texts, key, number))
             report(number - 1, number - 1 + texts.num_rows)
             number += texts.num_rows
+            del texts  # not kept while the next block is read (peak memory)
 
 
 def _portable(
