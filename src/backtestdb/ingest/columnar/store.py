@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -104,10 +105,21 @@ def _portable(
     connection: Any, backtest_id: uuid.UUID, blocks: Iterator[pa.Table],
     keep_going: Callable[[], bool], report: Callable[[int, int], None],
 ) -> None:  # fmt: skip
+    """SQLite inserts on a thread of their own, one block at a time, while this one reads
+    and checks the next: sqlite3 lets go of the GIL while it steps, Arrow while it
+    computes, so on two cores the two overlap as the server and the client do on
+    PostgreSQL. The connection is only ever used by one thread at a time."""
     number, key = 1, backtest_id.hex  # how SQLAlchemy's Uuid type stores ids on SQLite
     cursor = connection.cursor()
-    for texts in blocks:
-        if texts.num_rows and keep_going():
-            cursor.executemany(INSERT, encode.sqlite_rows(texts, key, number))
-        report(number - 1, number - 1 + texts.num_rows)
-        number += texts.num_rows
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-insert") as writer:
+        pending: Future[Any] | None = None
+        for texts in blocks:
+            if texts.num_rows and keep_going():
+                rows = encode.sqlite_rows(texts, key, number)
+                if pending is not None:
+                    pending.result()  # one block in flight: memory stays bounded
+                pending = writer.submit(cursor.executemany, INSERT, rows)
+            report(number - 1, number - 1 + texts.num_rows)
+            number += texts.num_rows
+        if pending is not None:
+            pending.result()
