@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb import models
@@ -153,3 +153,18 @@ def test_figures_from_the_database_match_the_rows(
         figures = compute_figures(session, backtest)
         assert figures == orm_figures(session, backtest)
         assert figures.all.total_trades == len(rows)
+
+
+def test_figures_of_a_backtest_without_trades(
+    factory: sessionmaker[Session], settings: Settings
+) -> None:
+    path = DATA / "multi_symbol_history.csv"
+    request = IngestRequest(
+        csv=SourceFile("history", path.name, path), initial_balance=Decimal(25000)
+    )
+    _, outcome = run_ingest(factory, request, settings)
+    with factory() as session:
+        session.execute(delete(models.Trade))
+        backtest = session.get_one(models.Backtest, outcome.backtest.id)
+        figures = compute_figures(session, backtest)
+    assert (figures.all.total_trades, figures.ending_balance) == (0, Decimal("25000.00"))

@@ -76,6 +76,8 @@ def _copied(session: Session, backtest_id: uuid.UUID) -> Iterator[pa.Table]:
     convert = pacsv.ConvertOptions(column_types=_TYPES, strings_can_be_null=False)
     with connection.cursor() as cursor, cursor.copy(_POSTGRES, (backtest_id,)) as copy:
         stream = io.BufferedReader(_CopyStream(copy), BLOCK_BYTES)
+        if not stream.peek(1):
+            return  # no trades (pyarrow refuses an empty CSV)
         reader = pacsv.open_csv(stream, read_options=read, convert_options=convert)
         for batch in reader:
             yield pa.Table.from_batches([batch])
