@@ -23,6 +23,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_MICROS = 86_400_000_000
 #: Days added before dividing so that times before 1970 still floor to their day.
 _DAY_SHIFT = 100_000
+_FIRST_DAY = date(1970, 1, 1) - timedelta(days=_DAY_SHIFT)
 #: The columns `add_block` reads: close and open in UTC microseconds, money in cents.
 BLOCK_COLUMNS = ("close_us", "open_us", "profit_c", "commission_c", "swap_c", "direction", "symbol")
 #: Canonical order of trades closing at the same instant (`figures.tie_key`).
@@ -33,12 +34,24 @@ _TIE_ORDER = [
 ]  # fmt: skip
 
 
-def _at(micros: int) -> datetime:
+def moment_at(micros: int) -> datetime:
+    """The aware UTC datetime of microseconds since the epoch."""
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def _micros(moment: datetime) -> int:
+def micros_of(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def day_numbers(closes: Any) -> Any:
+    """The UTC day of each time in microseconds, numbered for `day_of` (integer division
+    only floors times from 1970 on, so every time is shifted first)."""
+    return pc.divide(pc.add(closes, _DAY_SHIFT * _DAY_MICROS), _DAY_MICROS)
+
+
+def day_of(number: int) -> date:
+    return _FIRST_DAY + timedelta(days=number)
 
 
 def add_block(acc: FiguresAccumulator, block: pa.Table) -> None:
@@ -50,7 +63,7 @@ def add_block(acc: FiguresAccumulator, block: pa.Table) -> None:
         return
     lead = 0
     if acc.ties:
-        pending = _micros(acc.ties[0].close_time)
+        pending = micros_of(acc.ties[0].close_time)
         lead = int(pc.sum(pc.equal(closes, pending)).as_py() or 0)
     last = closes[n - 1].as_py()
     trail = int(pc.sum(pc.equal(closes, last)).as_py() or 0)
@@ -90,13 +103,13 @@ def _add_sorted(acc: FiguresAccumulator, rows: pa.Table) -> None:
     profit = rows.column("profit_c").combine_chunks()
     if acc.peak_time is None:
         first_open = opens[0].as_py()
-        acc.peak_time = acc.start or (_at(first_open) if first_open is not None else None)
-        acc.peak_time = acc.peak_time or _at(closes[0].as_py())
+        acc.peak_time = acc.start or (moment_at(first_open) if first_open is not None else None)
+        acc.peak_time = acc.peak_time or moment_at(closes[0].as_py())
     _sides(acc, rows, profit)
     _holding(acc, closes, opens)
     acc.symbols.update(pc.unique(rows.column("symbol")).to_pylist())
-    acc.first_close = acc.first_close or _at(closes[0].as_py())
-    acc.last_close = _at(closes[-1].as_py())
+    acc.first_close = acc.first_close or moment_at(closes[0].as_py())
+    acc.last_close = moment_at(closes[-1].as_py())
     balance = pc.cumulative_sum(profit, start=acc.balance)
     _returns(acc, closes, profit, balance)
     _drawdowns(acc, closes, balance)
@@ -149,25 +162,23 @@ def _holding(acc: FiguresAccumulator, closes: Any, opens: Any) -> None:
         return
     acc.held += held
     acc.holding += timedelta(microseconds=pc.sum(pc.subtract(closes, opens)).as_py())
-    first = _at(pc.min(opens).as_py())
+    first = moment_at(pc.min(opens).as_py())
     if acc.first_open is None or first < acc.first_open:
         acc.first_open = first
 
 
 def _returns(acc: FiguresAccumulator, closes: Any, profit: Any, balance: Any) -> None:
     """`ReturnsAccumulator.add` of every row: per UTC day its net and last balance."""
-    shifted = pc.add(closes, _DAY_SHIFT * _DAY_MICROS)
-    table = pa.table({"day": pc.divide(shifted, _DAY_MICROS), "profit": profit, "balance": balance})
+    table = pa.table({"day": day_numbers(closes), "profit": profit, "balance": balance})
     grouped = pa.TableGroupBy(table, "day", use_threads=False).aggregate(
         [("profit", "sum"), ("balance", "last")]
     )
     returns = acc.returns
-    epoch = date(1970, 1, 1) - timedelta(days=_DAY_SHIFT)
     for number, net, last in zip(
         *(grouped.column(name).to_pylist() for name in ("day", "profit_sum", "balance_last")),
         strict=True,
     ):
-        day = epoch + timedelta(days=number)
+        day = day_of(number)
         entry = returns.days.get(day)
         if entry is None:
             entry = returns.days[day] = [0, last]
@@ -186,7 +197,7 @@ def _drawdowns(acc: FiguresAccumulator, closes: Any, balance: Any) -> None:
     at_peak = pc.greater_equal(balance, peak_before)
     index = pa.array(range(n), pa.int64())
     last_peak = pc.cumulative_max(pc.if_else(at_peak, index, -1))
-    carried = _micros(acc.peak_time) if acc.peak_time is not None else 0
+    carried = micros_of(acc.peak_time) if acc.peak_time is not None else 0
     peak_close = pc.take(closes, pc.max_element_wise(last_peak, 0))
     peak_time_after = pc.if_else(pc.less(last_peak, 0), carried, peak_close)
     peak_time_before = pa.concat_arrays([pa.array([carried], pa.int64()), peak_time_after[:-1]])
@@ -195,7 +206,7 @@ def _drawdowns(acc: FiguresAccumulator, closes: Any, balance: Any) -> None:
     _longest(acc, closes, pc.and_(at_peak, below_before), peak_time_before)
     acc.balance = balance[-1].as_py()
     acc.peak = peak_after[-1].as_py()
-    acc.peak_time = _at(peak_time_after[-1].as_py())
+    acc.peak_time = moment_at(peak_time_after[-1].as_py())
     acc.underwater = not at_peak[-1].as_py()
 
 
@@ -206,16 +217,19 @@ def _deepest(
     if deepest > acc.max_drawdown:
         at = pc.index(drawdown, deepest).as_py()
         acc.max_drawdown, acc.max_peak = deepest, peak[at].as_py()
-        acc.max_peak_time, acc.trough_time = _at(peak_time[at].as_py()), _at(closes[at].as_py())
+        acc.max_peak_time, acc.trough_time = (
+            moment_at(peak_time[at].as_py()),
+            moment_at(closes[at].as_py()),
+        )
         acc.recovery_time = None
         after = pc.index(at_peak[at:], True).as_py()
         if after >= 0:
-            acc.recovery_time = _at(closes[at + after].as_py())
+            acc.recovery_time = moment_at(closes[at + after].as_py())
     elif acc.recovery_time is None and acc.trough_time is not None:
         # Still below the deepest fall's peak: the first return to a peak recovers it.
         first = pc.index(at_peak, True).as_py()
         if first >= 0:
-            acc.recovery_time = _at(closes[first].as_py())
+            acc.recovery_time = moment_at(closes[first].as_py())
 
 
 def _longest(acc: FiguresAccumulator, closes: Any, ends: Any, peak_time: Any) -> None:
@@ -227,4 +241,7 @@ def _longest(acc: FiguresAccumulator, closes: Any, ends: Any, peak_time: Any) ->
     if timedelta(microseconds=longest) > acc.longest:
         at = pc.index(lengths, longest).as_py()
         acc.longest = timedelta(microseconds=longest)
-        acc.longest_start, acc.longest_end = _at(peak_time[at].as_py()), _at(closes[at].as_py())
+        acc.longest_start, acc.longest_end = (
+            moment_at(peak_time[at].as_py()),
+            moment_at(closes[at].as_py()),
+        )

@@ -5,30 +5,30 @@ from the block's arrays."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backtestdb.analytics.block_figures import BLOCK_COLUMNS, add_block
-from backtestdb.ingest.columnar.encode import time_texts
+from backtestdb.analytics.block_figures import (
+    BLOCK_COLUMNS,
+    add_block,
+    day_numbers,
+    day_of,
+    micros_of,
+    moment_at,
+)
 from backtestdb.ingest.derived import Deriver, parse_utc_text, utc_text
 from backtestdb.ingest.summary import Day
 from backtestdb.money import money_text
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Past this the cents could overflow int64 in a block: the block is derived in Python.
 _SAFE = 1 << 62
 _PERCENT_SCALE = 100 * 10_000 * 2  # ratio_text(part, whole, 4)
 
 
-def _at(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 def _micros(text: str) -> int:
-    return (parse_utc_text(text) - _EPOCH) // timedelta(microseconds=1)
+    return micros_of(parse_utc_text(text))
 
 
 def money_texts(cents: Any) -> Any:
@@ -101,7 +101,7 @@ def _summary(
 
 
 def _days(trades: pa.Table, profit: Any, balance: Any, deriver: Deriver) -> None:
-    day = pc.utf8_slice_codeunits(time_texts(trades.column("close_us")), 0, 10)
+    day = day_numbers(trades.column("close_us"))
     wins, losses = pc.greater(profit, 0), pc.less(profit, 0)
     table = pa.table({
         "day": day,
@@ -116,11 +116,12 @@ def _days(trades: pa.Table, profit: Any, balance: Any, deriver: Deriver) -> None
         ("balance", "last"),
     ])  # fmt: skip
     days = deriver.daily.days
-    for key, count, won_n, lost_n, won, lost, last in zip(
+    for number, count, won_n, lost_n, won, lost, last in zip(
         *(grouped.column(name).to_pylist() for name in (
             "day", "wins_count", "wins_sum", "losses_sum", "won_sum", "lost_sum", "balance_last",
         )), strict=True,
     ):  # fmt: skip
+        key = day_of(number).isoformat()  # the row path's close_utc[:10]
         entry = days.get(key)
         if entry is None:
             entry = days[key] = Day()
@@ -136,8 +137,8 @@ def _checks(trades: pa.Table, balance: Any, deriver: Deriver) -> None:
     """Symbols, first open, last close, the Balance column's chain, close-time order."""
     deriver.symbols.update(pc.unique(trades.column("symbol")).to_pylist())
     opened = pc.min(trades.column("open_us")).as_py()
-    if opened is not None and utc_text(_at(opened)) < deriver.first_open:
-        deriver.first_open = utc_text(_at(opened))
+    if opened is not None and utc_text(moment_at(opened)) < deriver.first_open:
+        deriver.first_open = utc_text(moment_at(opened))
     written = trades.column("balance_c")
     if deriver.balance_mismatch is None and written.null_count < len(written):
         differs = pc.fill_null(pc.not_equal(written, balance), False)
@@ -151,7 +152,7 @@ def _checks(trades: pa.Table, balance: Any, deriver: Deriver) -> None:
     closes = trades.column("close_us")
     latest = pc.max(closes).as_py()
     if not deriver.last_close or latest >= _micros(deriver.last_close):
-        deriver.last_close = utc_text(_at(latest))
+        deriver.last_close = utc_text(moment_at(latest))
 
 
 def _first_out_of_order(closes: Any, before: int | None) -> int | None:
@@ -196,8 +197,8 @@ def _derive_in_python(trades: pa.Table, deriver: Deriver) -> tuple[Any, Any, Any
         *(trades.column(name).to_pylist() for name in names), strict=True
     ):
         after, drawdown, percent = deriver.add(
-            row, symbol, direction, None if opened is None else utc_text(_at(opened)),
-            utc_text(_at(closed)), profit, commission, swap, balance,
+            row, symbol, direction, None if opened is None else utc_text(moment_at(opened)),
+            utc_text(moment_at(closed)), profit, commission, swap, balance,
         )  # fmt: skip
         balances.append(money_text(after))
         drawdowns.append(money_text(drawdown))

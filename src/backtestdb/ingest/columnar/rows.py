@@ -5,18 +5,18 @@ errors, in row order, as the row path does)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backtestdb.analytics.block_figures import micros_of
 from backtestdb.ingest.columnar.cells import COLUMNS, TYPES, Normalised, Plan, normalise
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.money import to_cents
 from backtestdb.parsing.records import Trade
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLAIN_ID = r"^(?:0|[1-9]\d*)$"
 
 
@@ -91,7 +91,7 @@ def _checked_in_order(
 
 
 def _micros(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - _EPOCH) // timedelta(microseconds=1)
+    return None if moment is None else micros_of(moment)
 
 
 def _text(value: object) -> str | None:
