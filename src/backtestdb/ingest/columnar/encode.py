@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from backtestdb.ingest.row_pattern import Fields
 from backtestdb.ingest.writers.portable import sqlite_time
-from backtestdb.ingest.writers.postgres import NULL
+from backtestdb.ingest.writers.postgres import ESCAPES, NULL, SPECIAL
 
 #: The stored columns after backtest_id and trade_number, in `writers.postgres.COLUMNS`
 #: order (the order of `row_pattern.Fields`).
@@ -23,7 +23,6 @@ STORED = (
 )
 #: The columns whose text comes from the file as it is: they may hold COPY's specials.
 _FREE_TEXT = ("deal_id", "symbol", "label", "comment", "extra", "quantity_unit")
-_SPECIAL = r"[\\\t\n\r]"
 
 
 def time_texts(micros: Any) -> Any:
@@ -62,6 +61,8 @@ def copy_text(texts: pa.Table, backtest_id: str, first_number: int) -> bytes:
     writes them: tab-separated, \\N for NULL, times with their zone. Text format costs
     the server a fifth less than CSV (measured at 1M trades: 9.4 s against 11.7 s)."""
     n = texts.num_rows
+    if not n:
+        return b""
     columns: list[Any] = [
         backtest_id,  # a scalar: the join repeats it
         pc.cast(pa.array(range(first_number, first_number + n), pa.int64()), pa.string()),
@@ -77,8 +78,6 @@ def copy_text(texts: pa.Table, backtest_id: str, first_number: int) -> bytes:
         *columns, "\t", null_handling="replace", null_replacement=NULL
     )
     lines = pc.binary_join_element_wise(lines, "\n", "").combine_chunks()
-    if not n:
-        return b""
     _, offsets, data = lines.buffers()
     ends = pa.Array.from_buffers(pa.int32(), n + 1, [None, offsets], offset=lines.offset)
     text: bytes = data[ends[0].as_py() : ends[-1].as_py()].to_pybytes()  # lines end to end
@@ -87,9 +86,9 @@ def copy_text(texts: pa.Table, backtest_id: str, first_number: int) -> bytes:
 
 def _escaped(column: Any) -> Any:
     """Backslash, tab, newline and carriage return escaped as COPY's text format reads."""
-    if not pc.any(pc.match_substring_regex(column, _SPECIAL)).as_py():
+    if not pc.any(pc.match_substring_regex(column, SPECIAL)).as_py():
         return column
-    for raw, escape in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+    for raw, escape in ESCAPES.items():
         column = pc.replace_substring(column, raw, escape)
     return column
 

@@ -25,8 +25,11 @@ COLUMNS = (
 )
 FLUSH_LINES = 2000
 NULL = "\\N"
-_SPECIAL = re.compile(r"[\\\t\n\r]")
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+#: What COPY's text format escapes, backslash first (the columnar encoder uses these too).
+ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+SPECIAL = r"[\\\t\n\r]"
+_SPECIAL = re.compile(SPECIAL)
+_ESCAPES = str.maketrans(ESCAPES)
 
 
 class BoundedQueuedWriter(QueuedLibpqWriter):
