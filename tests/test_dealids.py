@@ -22,14 +22,15 @@ def test_out_of_order_and_text_ids() -> None:
 
 def test_new_ids_in_any_order_are_recorded_with_their_rows() -> None:
     seen = DealIds()
-    assert seen.extend_increasing([10, 20, 30], [1, 2, 3])
+    assert seen.extend_new([10, 20, 30], [1, 2, 3])
     assert seen.extend_new([25, 5, 40], [4, 5, 6])
-    assert [seen.first_row_of(i, 99) for i in (10, 25, 5, 40, 41)] == [1, 4, 5, 6, 99]
+    assert seen.extend_new([50, 60], [7, 8])  # increasing again, while the dict holds ids
+    assert [seen.first_row_of(i, 99) for i in (10, 25, 5, 40, 60, 41)] == [1, 4, 5, 6, 8, 99]
 
 
 def test_a_repeated_id_records_nothing() -> None:
     seen = DealIds()
-    assert seen.extend_increasing([10, 20, 30], [1, 2, 3])
+    assert seen.extend_new([10, 20, 30], [1, 2, 3])
     assert seen.extend_new([7, 8], [4, 5])
     for block in ([31, 20], [32, 8], [33, 33]):  # seen in the array, in the dict, twice
         assert not seen.extend_new(block, [6, 7])

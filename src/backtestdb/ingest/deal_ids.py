@@ -32,29 +32,26 @@ class DealIds:
                 return self._rows[at]
         return self._others.setdefault(deal_id, row)
 
-    def extend_increasing(self, deal_ids: list[int], rows: list[int]) -> bool:
-        """Record ids that each exceed the one before and every id so far (a block of a
-        close-ordered export at once); False, recording nothing, when they do not."""
-        ids = self._ids
-        if self._others or not deal_ids or (ids and deal_ids[0] <= ids[-1]):
-            return False  # an id out of order so far may come again: look each one up
-        if deal_ids[0] < -(2**63):
-            return False
-        if deal_ids[-1] >= 2**63 or any(a >= b for a, b in pairwise(deal_ids)):
-            return False
-        ids.extend(deal_ids)
-        self._rows.extend(rows)
-        return True
-
     def extend_new(self, deal_ids: list[int], rows: list[int]) -> bool:
-        """Record a block of distinct ids none of which was seen before, in any order (an
-        entry-ordered export); False, recording nothing, when one repeats. Those above
-        every id so far extend the increasing arrays, sorted; the rest go to the dict
-        (which so holds only ids below the arrays' last, as `first_row_of` assumes)."""
-        if len(set(deal_ids)) != len(deal_ids) or not self._others.keys().isdisjoint(deal_ids):
+        """Record a block of distinct ids none of which was seen before; False, recording
+        nothing, when one repeats or is out of int64's range.
+
+        A close-ordered export's block, each id above the one before and every id so
+        far, extends the increasing arrays as it is. In another order (an entry-ordered
+        export) those above every id so far extend them sorted and the rest go to the
+        dict, which so holds only ids below the arrays' last, as `first_row_of` assumes."""
+        if not deal_ids:
+            return True
+        if min(deal_ids) < -(2**63) or max(deal_ids) >= 2**63:
             return False
         ids = self._ids
         last = ids[-1] if ids else -(2**63) - 1
+        if deal_ids[0] > last and all(a < b for a, b in pairwise(deal_ids)):
+            ids.extend(deal_ids)  # the dict's ids are all below `last`: none can repeat
+            self._rows.extend(rows)
+            return True
+        if len(set(deal_ids)) != len(deal_ids) or not self._others.keys().isdisjoint(deal_ids):
+            return False
         for deal_id in deal_ids:
             if deal_id <= last and ids[bisect_left(ids, deal_id)] == deal_id:
                 return False

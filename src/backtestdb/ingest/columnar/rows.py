@@ -55,8 +55,7 @@ def _ids_in_order(deal_ids: Any, rows: Any, validator: TradeValidator) -> bool:
     if pc.max(pc.utf8_length(deal_ids)).as_py() > 18:
         return False
     keys, numbers = pc.cast(deal_ids, pa.int64()).to_pylist(), rows.to_pylist()
-    seen = validator.deal_ids
-    return seen.extend_increasing(keys, numbers) or seen.extend_new(keys, numbers)
+    return validator.deal_ids.extend_new(keys, numbers)
 
 
 def _key(deal_id: str) -> int | str:
