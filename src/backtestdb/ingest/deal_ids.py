@@ -13,6 +13,13 @@ from bisect import bisect_left
 from itertools import pairwise
 
 
+def deal_key(deal_id: str) -> int | str:
+    """The key a deal id is recorded under: plain digits as an integer (a million ints
+    keep the structure small), anything else, "007" included, as its text."""
+    plain = deal_id.isascii() and deal_id.isdigit() and not (deal_id[0] == "0" and len(deal_id) > 1)
+    return int(deal_id) if plain else deal_id
+
+
 class DealIds:
     def __init__(self) -> None:
         self._ids = array("q")  # increasing

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Final
 
 from backtestdb.errors import RowError
-from backtestdb.ingest.deal_ids import DealIds
+from backtestdb.ingest.deal_ids import DealIds, deal_key
 from backtestdb.parsing.records import (
     REQUIRED_TRADE_FIELDS,
     Direction,
@@ -249,20 +249,12 @@ class TradeValidator:
         """The deal ids seen so far (the columnar path records a block's at once)."""
         return self._deal_ids
 
-    def first_row_of(self, deal_key: int | str, row: int) -> int:
+    def first_row_of(self, key: int | str, row: int) -> int:
         """The row where this deal id was first seen (recording `row` if it is new)."""
-        return self._deal_ids.first_row_of(deal_key, row)
+        return self._deal_ids.first_row_of(key, row)
 
     def _check_unique(self, raw: RawTrade, deal_id: str) -> None:
-        # Integer keys keep the map small on million-row files; "007" stays a string.
-        key: int | str = deal_id
-        if (
-            deal_id.isascii()
-            and deal_id.isdigit()
-            and not (deal_id.startswith("0") and len(deal_id) > 1)
-        ):
-            key = int(deal_id)
-        first = self.first_row_of(key, raw.row)
+        first = self.first_row_of(deal_key(deal_id), raw.row)
         if first != raw.row:
             self._error(raw, "deal_id", f"duplicate deal id, first seen in row {first}")
 

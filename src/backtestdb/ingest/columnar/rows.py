@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from backtestdb.analytics.block_figures import micros_of
 from backtestdb.ingest.columnar.cells import COLUMNS, TYPES, Normalised, Plan, normalise
+from backtestdb.ingest.deal_ids import deal_key
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.money import to_cents
 from backtestdb.parsing.records import Trade
@@ -58,12 +59,6 @@ def _ids_in_order(deal_ids: Any, rows: Any, validator: TradeValidator) -> bool:
     return validator.deal_ids.extend_new(keys, numbers)
 
 
-def _key(deal_id: str) -> int | str:
-    """The validator's key for a deal id (`TradeValidator._check_unique`)."""
-    plain = deal_id.isascii() and deal_id.isdigit() and not (deal_id[0] == "0" and len(deal_id) > 1)
-    return int(deal_id) if plain else deal_id
-
-
 def _checked_in_order(
     table: pa.Table, first_row: int, normalised: Normalised, plan: Plan, validator: TradeValidator
 ) -> tuple[Any, list[tuple[object, ...]]]:
@@ -79,7 +74,7 @@ def _checked_in_order(
         row = first_row + index
         if taken:
             deal_id = ids[index]
-            if deal_id is None or validator.first_row_of(_key(deal_id), row) == row:
+            if deal_id is None or validator.first_row_of(deal_key(deal_id), row) == row:
                 continue
             ok[index], changed = False, True
         cells = [column[index].as_py() for column in columns]
