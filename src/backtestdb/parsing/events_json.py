@@ -29,6 +29,7 @@ import ijson
 
 from backtestdb.errors import InputError
 from backtestdb.parsing.fields import normalize_name
+from backtestdb.parsing.json_stream import reason
 from backtestdb.parsing.records import Scalar
 
 #: Canonical event field -> the keys accepted for it, first the one cTrader writes.
@@ -182,13 +183,4 @@ def _items(stream: IO[bytes], file: str) -> Iterator[tuple[int, Any]]:
         for row, item in enumerate(items, 1):
             yield row, item
     except ijson.JSONError as exc:
-        raise InputError(file, f"invalid JSON: {_reason(exc)}", row=row + 1) from None
-
-
-def _reason(error: Exception) -> str:
-    """yajl's first line ("parse error: ..."): the rest quotes the file's text."""
-    reason = error.args[0] if error.args else ""
-    if isinstance(reason, bytes):
-        reason = reason.decode("utf-8", errors="replace")
-    lines = str(reason).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__
+        raise InputError(file, f"invalid JSON: {reason(exc)}", row=row + 1) from None
