@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 
 from sqlalchemy.orm import Session
 
-from backtestdb.ingest.writers.postgres import NULL, text
+from backtestdb.ingest.writers.postgres import ESCAPES, NULL, text
 
 #: The order of a line's columns.
 COLUMNS: Final = (
@@ -34,7 +34,8 @@ _INSERT: Final = (
 BLOCK: Final = 1 << 20
 _NULL_BYTES: Final = NULL.encode()
 _UNESCAPE: Final = re.compile(r"\\(.)")
-_UNESCAPED: Final = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+#: The letter after a backslash -> the character `postgres.text` escaped.
+_UNESCAPED: Final = {escape[1]: raw for raw, escape in ESCAPES.items()}
 
 
 def event_line(values: dict[str, Any]) -> str:
