@@ -9,6 +9,7 @@ Each file is ingested twice: through the columnar path (the default) and with
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,13 @@ from backtestdb import models
 from backtestdb.config import Settings
 from backtestdb.errors import BacktestdbError, ValidationFailed
 from backtestdb.ingest import IngestRequest, columnar
-from backtestdb.ingest.columnar import numbers, store
+from backtestdb.ingest.columnar import numbers, store, times
 from backtestdb.jobs import run_ingest
-from backtestdb.parsing.values import to_decimal
+from backtestdb.parsing.values import to_decimal, to_utc
 from backtestdb.storage import SourceFile
 
 N = 120
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Backtest columns that differ between two ingests of the same file by nature.
 UNLIKE = {"id", "created_at", "updated_at", "source_files", "content_hash", "name"}
 FORMS = {
@@ -345,3 +347,28 @@ def test_numbers_read_as_to_decimal_reads_them(database_url: str) -> None:
             checked = numbers.numbers(pa.array([cell.strip()]), "profit", decimal_comma=comma)
             if checked.text[0].is_valid:
                 assert checked.text[0].as_py() == str(expected), cell
+
+
+@pytest.mark.parametrize(
+    ("cells", "taken"),
+    [
+        (["01/02/2024 03:04:05.123", "29/02/2023 00:00:00", "31/12/2099 23:59:59.999999", ""],
+         [True, False, True, False]),
+        (["20 Aug 2026 21:56:13.342", "01 feb 2024 03:04:05", "31 Apr 2024 00:00:00"],
+         [True, True, False]),
+        (["1704159830846", "04133980799999", "4133980799999", "4133980800000", "99999999999",
+          "9999999999"], [True, False, True, False, True, False]),
+        (["1704159830846", "1704159830846.5", "-1704159830846", " 1704159830846"],
+         [True, False, False, False]),
+    ],
+    ids=["slash", "named", "epoch-ms", "epoch-ms-odd"],
+)  # fmt: skip
+def test_times_read_as_to_utc_reads_them(cells: list[str], taken: list[bool]) -> None:
+    """Each cell the columnar times take is the validator's time at the header's offset
+    (none for epoch milliseconds); the others are null, and their rows go to the validator."""
+    read = times.micros(pa.array(cells, pa.string()), timedelta(hours=2)).to_pylist()
+    assert [micros is not None for micros in read] == taken
+    for cell, micros in zip(cells, read, strict=True):
+        if micros is not None:
+            moment = to_utc(cell, offset=timedelta(hours=2))
+            assert micros == (moment - EPOCH) // timedelta(microseconds=1)

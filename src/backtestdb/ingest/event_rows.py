@@ -25,7 +25,7 @@ from backtestdb.money import CENT
 from backtestdb.parsing.events_json import EVENT_FIELDS, RawEvent
 from backtestdb.parsing.fields import DIRECTION_ALIASES
 from backtestdb.parsing.records import Scalar
-from backtestdb.parsing.values import MAX_YEAR, to_decimal, to_direction, to_utc
+from backtestdb.parsing.values import MAX_EPOCH_MS, to_decimal, to_direction, to_utc
 
 #: Keys every event needs: its order, its position, what happened and when.
 REQUIRED: Final = ("serial", "position_id", "event", "time")
@@ -231,9 +231,6 @@ _PLAIN: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # to_decimal's own fast
 _SHORT: Final = 20
 _LARGE: Final = 10**_SHORT
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_EPOCH_MS: Final = int(
-    (datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000
-)
 _DIRECTIONS: Final = {
     spelled: direction
     for alias, direction in DIRECTION_ALIASES.items()
@@ -266,7 +263,7 @@ def _fast_text(value: Scalar, limit: int) -> Any:
 
 
 def _fast_time(value: Scalar) -> Any:
-    if type(value) is int and 0 <= value < _MAX_EPOCH_MS:
+    if type(value) is int and 0 <= value < MAX_EPOCH_MS:
         return _EPOCH + timedelta(milliseconds=value)
     return SLOW
 

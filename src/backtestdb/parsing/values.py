@@ -19,7 +19,7 @@ MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 2100
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_EPOCH_MS = int((datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
+MAX_EPOCH_MS = int((datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:[.,]\d{3})+")
@@ -173,7 +173,7 @@ def _from_month_name(match: re.Match[str], text: str, offset: timedelta) -> date
 def _from_epoch_ms(value: float) -> datetime:
     # No math.isfinite: it converts to float, which a 400-digit int overflows; NaN and
     # the infinities fail the comparison anyway.
-    if not 0 <= value < _MAX_EPOCH_MS:
+    if not 0 <= value < MAX_EPOCH_MS:
         raise ValueError(f"epoch milliseconds out of range ({MIN_YEAR}-{MAX_YEAR}): {value}")
     return _EPOCH + timedelta(milliseconds=value)
 

@@ -1,5 +1,6 @@
 """Time cells of a whole column at a time: cTrader's "dd/MM/yyyy HH:mm:ss[.fff]" and
-"dd MMM yyyy HH:mm:ss[.fff]" at the header's offset, as microseconds since the epoch (UTC).
+"dd MMM yyyy HH:mm:ss[.fff]" at the header's offset, and epoch milliseconds (a report's),
+as microseconds since the epoch (UTC).
 
 A subset of what `parsing.values.to_utc` takes: two-digit fields, years 1971-2099 (so the
 offset can move no time out of the validator's 1970-2100), days that exist. Any other
@@ -14,12 +15,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backtestdb.parsing.values import MAX_EPOCH_MS
+
 _CLOCK = r" (?P<H>[01]\d|2[0-3]):(?P<M>[0-5]\d):(?P<S>[0-5]\d)(?:\.(?P<f>\d{1,6}))?$"
 _SLASH = r"^(?P<d>\d\d)/(?P<m>\d\d)/(?P<y>\d{4})" + _CLOCK
 _NAMED = r"^(?P<d>\d\d) (?P<m>[A-Za-z]{3}) (?P<y>\d{4})" + _CLOCK
 _MONTHS = pa.array(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 )
+#: Epoch milliseconds as `to_utc` reads them in text (a report's are numbers: as text).
+_EPOCH_MS = r"^\d{11,13}$"
 _DAYS_IN_MONTH = pa.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
 MICROS = 1_000_000
 DAY_MICROS = 86_400 * MICROS
@@ -55,6 +60,14 @@ def _field(cells: Any, start: int, stop: int | None = None) -> Any:
     return pc.utf8_slice_codeunits(cells, start, stop if stop is not None else 1 << 30)
 
 
+def epoch_micros(cells: Any) -> Any:
+    """UTC microseconds of epoch-millisecond cells (no offset applies to these), null for
+    any other cell and past the validator's last year."""
+    taken = pc.match_substring_regex(cells, _EPOCH_MS)
+    ms = pc.cast(pc.if_else(taken, cells, None), pa.int64())
+    return pc.multiply(pc.if_else(pc.less(ms, MAX_EPOCH_MS), ms, None), 1000)
+
+
 def micros(cells: Any, offset: timedelta) -> Any:
     """UTC microseconds of each time cell (null: empty or a form not taken here).
 
@@ -64,6 +77,8 @@ def micros(cells: Any, offset: timedelta) -> Any:
     named = not pc.any(taken).as_py() and bool(pc.any(pc.is_valid(cells)).as_py())
     if named:
         taken = pc.match_substring_regex(cells, _NAMED)
+        if not pc.any(taken).as_py():
+            return epoch_micros(cells)
     cells = pc.if_else(taken, cells, None)
     at = 1 if named else 0  # a named month is three letters, not two digits
     year = _int(_field(cells, 6 + at, 10 + at))
