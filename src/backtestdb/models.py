@@ -301,3 +301,22 @@ class IngestionJob(Base):
         CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status"),
         Index("ix_ingestion_jobs_status_created_at", "status", "created_at"),
     )
+
+
+def unstorable_numbers(row: Base) -> list[tuple[str, Decimal]]:
+    """Null the NUMERIC values of `row` its columns cannot hold (a figure computed from
+    extreme but valid trades, like a profit factor of 1e12); (column, value) of each."""
+    nulled: list[tuple[str, Decimal]] = []
+    for column in row.__table__.columns:
+        kind = column.type
+        if not isinstance(kind, Numeric) or kind.precision is None:
+            continue
+        value = getattr(row, column.key, None)
+        scale = kind.scale or 0
+        if isinstance(value, Decimal) and value.is_finite():
+            # What rounds to 10^(precision - scale) at the column's scale does not fit.
+            limit = Decimal(10) ** (kind.precision - scale) - Decimal(5).scaleb(-scale - 1)
+            if abs(value) >= limit:
+                setattr(row, column.key, None)
+                nulled.append((column.key, value))
+    return nulled

@@ -128,14 +128,31 @@ def store(
     """Write computed figures onto `backtest` and reconcile them with the report."""
     figures = known_fees(backtest, figures)
     apply(backtest, figures)
-    warnings: list[RowError] = []
+    warnings = unstorable_figures(backtest)
     if report_summary is None:
         backtest.reconciliation = None
     else:
-        backtest.reconciliation, warnings = reconcile(
+        backtest.reconciliation, disagreements = reconcile(
             figures, report_summary, report_file(backtest), events_equity_drawdown(backtest)
         )
+        warnings += disagreements
     return warnings
+
+
+def unstorable_figures(backtest: models.Backtest, file: str | None = None) -> list[RowError]:
+    """A warning per figure too large for its column, which is left empty (NULL) instead
+    (the metric set keeps its value). `file`: the trades' (default: the first stored)."""
+    files = (str(f["name"]) for f in backtest.source_files or [] if f.get("name"))
+    file = file or next(files, "backtest")
+    return [
+        RowError(
+            file,
+            f"{column} is {value}, beyond what its column holds: stored empty",
+            column=column,
+            value=str(value),
+        )
+        for column, value in models.unstorable_numbers(backtest)
+    ]
 
 
 def current_metrics(session: Session, backtest: models.Backtest) -> dict[str, Any]:

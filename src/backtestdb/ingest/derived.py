@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator
-from backtestdb.errors import RowError
+from backtestdb.errors import InputError, RowError
 from backtestdb.ingest.summary import DailyAccumulator, Summary, SummaryAccumulator
 from backtestdb.money import money_text, ratio_text, to_cents
 from backtestdb.parsing.records import Trade
+
+#: Balances and drawdowns are stored as NUMERIC(18,2): below 1e16, in cents.
+STORED_LIMIT = 10**18
 
 Progress = Callable[[int], None]
 
@@ -83,7 +86,16 @@ class Deriver:
     at hand without building datetimes or Decimals.
     """
 
-    def __init__(self, initial_balance: Decimal, figures: FiguresAccumulator | None = None) -> None:
+    def __init__(
+        self,
+        initial_balance: Decimal,
+        figures: FiguresAccumulator | None = None,
+        *,
+        file: str = "",
+        column: str | None = None,
+    ) -> None:
+        #: The file and its Net column, named when a balance grows past what is stored.
+        self.file, self.column = file, column
         self.accumulator = SummaryAccumulator(initial_balance)
         #: The full metric set, fed in the same pass (the trades are in close-time order
         #: until `out_of_order_row` says otherwise: then it must be computed afresh).
@@ -121,6 +133,8 @@ class Deriver:
             )
         accumulator = self.accumulator
         balance_after, drawdown = accumulator.add(profit, commission, swap)
+        if abs(balance_after) >= STORED_LIMIT or drawdown >= STORED_LIMIT:
+            self.refuse(row, balance_after, drawdown)
         self.daily.add(close_utc[:10], profit, balance_after)
         self.symbols.add(symbol)
         if open_utc is not None and open_utc < self.first_open:
@@ -128,6 +142,20 @@ class Deriver:
         if balance is not None and balance != balance_after and self.balance_mismatch is None:
             self.balance_mismatch = (row, money_text(balance), money_text(balance_after))
         return balance_after, drawdown, ratio_text(drawdown, accumulator.peak, 4)
+
+    def refuse(self, row: int, balance_after: int, drawdown: int) -> None:
+        """Fail the ingest: the balance after the trade at `row`, or its drawdown, is past
+        what the trades table holds (NUMERIC(18,2))."""
+        which = "balance" if abs(balance_after) >= STORED_LIMIT else "drawdown"
+        amount = balance_after if which == "balance" else drawdown
+        raise InputError(
+            self.file,
+            f"the {which} after this trade reaches {money_text(amount)}, beyond what "
+            "backtestdb stores (below 1e16 in absolute value): check this Net and the "
+            "initial balance",
+            row=row,
+            column=self.column,
+        )
 
     def add_trade(self, trade: Trade) -> tuple[int, int, str]:
         balance = to_cents(trade.balance) if trade.balance is not None else None

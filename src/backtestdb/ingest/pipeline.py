@@ -99,7 +99,9 @@ def ingest(
             end=report.summary.testing_end if report else None,
             days_per_year=days_per_year,
         )
-        deriver = derived.Deriver(initial, figures)
+        deriver = derived.Deriver(
+            initial, figures, file=source.file, column=source.columns.get("profit")
+        )
         progress = progress_of(request, reading)
         stored = write_trades(
             session, backtest.id, source, validator, deriver, progress, request,
@@ -120,6 +122,7 @@ def ingest(
     only = summary_only(report, source, stored.summary.total_trades + validator.error_count)
     if only is not None:  # no trades to compute figures from, nor to reconcile with
         apply_reported_figures(backtest, only)
+    warnings += analytics.unstorable_figures(backtest, source.file)  # before a flush
     named = backtest_history_name(request.csv.name) if request.csv is not None else None
     if report is None and named is not None:  # a backtest History export's own name
         backtest.symbol, backtest.period = named.symbol, named.period

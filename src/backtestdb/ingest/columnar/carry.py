@@ -18,7 +18,7 @@ from backtestdb.analytics.block_figures import (
     micros_of,
     moment_at,
 )
-from backtestdb.ingest.derived import Deriver, parse_utc_text, utc_text
+from backtestdb.ingest.derived import STORED_LIMIT, Deriver, parse_utc_text, utc_text
 from backtestdb.ingest.summary import Day
 from backtestdb.money import money_text
 
@@ -74,6 +74,13 @@ def derive(trades: pa.Table, deriver: Deriver) -> tuple[Any, Any, Any]:
     balance = pc.cumulative_sum(profit, start=acc.balance)
     peak = pc.max_element_wise(pc.cumulative_max(balance), acc.peak)
     drawdown = pc.subtract(peak, balance)
+    past = pc.or_(
+        pc.greater_equal(pc.abs(balance), STORED_LIMIT), pc.greater_equal(drawdown, STORED_LIMIT)
+    )
+    if pc.any(past).as_py():
+        at = pc.index(past, True).as_py()
+        row = trades.column("row")[at].as_py()
+        deriver.refuse(row, balance[at].as_py(), drawdown[at].as_py())
     _summary(trades, profit, balance, peak, drawdown, deriver)
     _days(trades, profit, balance, deriver)
     _checks(trades, balance, deriver)
