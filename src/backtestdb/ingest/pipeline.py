@@ -165,18 +165,23 @@ def write_trades(
     csv_limits: CsvLimits = DEFAULT_LIMITS,
 ) -> derived.StoredTrades:
     """COPY on PostgreSQL, batched executemany elsewhere; both store the same text. A
-    History CSV goes through the columnar path where it reads the file."""
+    History CSV goes through the columnar path where it reads the file, a report's items
+    always."""
 
     def keep_going() -> bool:
         return request.on_error == "skip" or not validator.error_count
 
     path = request.csv.path if request.csv is not None and request.events is None else None
+    blocks = None
     if (start := columnar_store.reads(source, path)) is not None:
         assert path is not None
+        blocks = columnar_store.csv_texts(path, start, source, validator, deriver, csv_limits)
+    elif columnar_store.reads_items(source):
+        blocks = columnar_store.item_texts(source, validator, deriver)
+    if blocks is not None:
         return columnar_store.store_trades(
-            session, backtest_id, path, start, source, validator, deriver,
-            keep_going=keep_going, on_progress=on_progress, limits=csv_limits,
-        )  # fmt: skip
+            session, backtest_id, blocks, deriver, keep_going=keep_going, on_progress=on_progress
+        )
     if session.get_bind().dialect.name == "postgresql":
         return postgres.copy_trades(
             session, backtest_id, source, validator, deriver,

@@ -7,6 +7,7 @@ parameters) is typed by the parsers themselves because it is small and has no ro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -88,6 +89,11 @@ class TradeSource:
     section: str | None = None
     #: The most text a row's unknown columns may hold (they are stored as JSON per row).
     max_extra_chars: int = 16 << 10
+    #: JSON only: the same rows as the decoded items (objects), for the columnar path,
+    #: with each key's canonical field (None: an unknown key, kept in `extra`). A
+    #: consumer reads `rows` or `items`, not both.
+    items: Iterator[dict[str, Any]] | None = None
+    item_fields: dict[str, str | None] = field(default_factory=dict)
 
     def use_records(self, records: Iterator[Record]) -> None:
         self.records = records
@@ -110,15 +116,44 @@ class TradeSource:
             extra=extra,
         )
 
+    def use_items(self, items: Iterator[dict[str, Any]]) -> None:
+        self.items = items
+        self.rows = (self.item_raw(row, item) for row, item in enumerate(items, start=1))
+
+    def item_raw(self, row: int, item: dict[str, Any]) -> RawTrade:
+        """The RawTrade of one report item: each key's canonical field (the first key of a
+        field wins), the others in `extra`; objects and arrays as JSON text."""
+        fields: dict[str, Scalar] = {}
+        extra: dict[str, Scalar] = {}
+        for key, value in item.items():
+            canonical = self.item_fields[key]
+            scalar = scalar_of(value)
+            if canonical is None or canonical in fields:
+                extra[key] = scalar
+            else:
+                fields[canonical] = scalar
+        return RawTrade(row=row, fields=fields, extra=extra)
+
     def peek_rows(self, count: int) -> list[RawTrade]:
         """The first `count` rows, leaving the source to be read from the start."""
         if self.records is not None:
             first_records = list(islice(self.records, count))
             self.use_records(chain(first_records, self.records))
             return [self.raw(row, self.cells(line, cells)) for row, line, cells in first_records]
+        if self.items is not None:
+            first_items = list(islice(self.items, count))
+            self.use_items(chain(first_items, self.items))
+            return [self.item_raw(row, item) for row, item in enumerate(first_items, start=1)]
         first = list(islice(self.rows, count))
         self.rows = chain(first, self.rows)
         return first
+
+
+def scalar_of(value: Any) -> Scalar:
+    """A decoded JSON value as a RawTrade holds it: objects and arrays as JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _cell_value(cell: str) -> str | None:

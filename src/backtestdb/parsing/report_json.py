@@ -6,8 +6,7 @@ one is read by `parsing.cli_summary`. Keys are found by name, never by their ord
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -36,7 +35,7 @@ from backtestdb.parsing.json_keys import (
 )
 from backtestdb.parsing.json_stream import Deferred
 from backtestdb.parsing.parameters import parameters_from_json
-from backtestdb.parsing.records import RawTrade, Report, ReportSummary, Scalar, TradeSource
+from backtestdb.parsing.records import Report, ReportSummary, TradeSource
 
 #: Top-level keys that are rows or parameters, not statistics (normalized names).
 _NOT_REPORTED = frozenset({"history", "positions", "orders", "entries", "parameters", "points"})
@@ -139,7 +138,7 @@ def _trade_source(items: list[Any], file: str, where: str, items_of: ItemsOf | N
                     columns.setdefault(canonical, key)
     if items:
         missing_required(columns, JSON_FIELDS, file, kind="key", where=f" in {where}")
-    return TradeSource(file=file, rows=_rows(items, key_fields), columns=columns)
+    return _source(file, iter(items), key_fields, columns)
 
 
 def _deferred_source(items: Deferred, file: str, where: str, items_of: ItemsOf) -> TradeSource:
@@ -150,33 +149,21 @@ def _deferred_source(items: Deferred, file: str, where: str, items_of: ItemsOf) 
         )
     if items.size:
         missing_required(items.columns, JSON_FIELDS, file, kind="key", where=f" in {where}")
-    rows = _rows(_lazy(items_of, items), items.key_fields)
-    return TradeSource(file=file, rows=rows, columns=dict(items.columns))
+    return _source(file, _lazy(items_of, items), items.key_fields, dict(items.columns))
+
+
+def _source(
+    file: str, items: Iterator[Any], key_fields: dict[str, str | None], columns: dict[str, str]
+) -> TradeSource:
+    """The trades as RawTrades (`rows`) and as the items themselves (`items`), one stream."""
+    source = TradeSource(file=file, rows=iter(()), columns=columns, item_fields=key_fields)
+    source.use_items(items)
+    return source
 
 
 def _lazy(items_of: ItemsOf, items: Deferred) -> Iterator[Any]:
     """The file is opened when the first trade is read."""
     yield from items_of(items)
-
-
-def _rows(items: Iterable[Any], key_fields: dict[str, str | None]) -> Iterator[RawTrade]:
-    for row, item in enumerate(items, start=1):
-        fields: dict[str, Scalar] = {}
-        extra: dict[str, Scalar] = {}
-        for key, value in item.items():
-            canonical = key_fields[key]
-            scalar = _scalar(value)
-            if canonical is None or canonical in fields:
-                extra[key] = scalar
-            else:
-                fields[canonical] = scalar
-        yield RawTrade(row=row, fields=fields, extra=extra)
-
-
-def _scalar(value: Any) -> Scalar:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _summary(top: Keys, file: str) -> ReportSummary:

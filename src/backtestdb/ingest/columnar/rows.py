@@ -5,6 +5,7 @@ errors, in row order, as the row path does)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,22 +17,35 @@ from backtestdb.ingest.columnar.cells import COLUMNS, TYPES, Normalised, Plan, n
 from backtestdb.ingest.deal_ids import deal_key
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.money import to_cents
-from backtestdb.parsing.records import Trade
+from backtestdb.parsing.records import RawTrade, Trade
 
 _PLAIN_ID = r"^(?:0|[1-9]\d*)$"
+
+
+#: The RawTrade of a block's row, by (index in the block, row): what the validator reads.
+RawOf = Callable[[int, int], RawTrade]
 
 
 def valid_trades(
     table: pa.Table, first_row: int, plan: Plan, validator: TradeValidator
 ) -> pa.Table:
     """The block's valid trades in row order, as `cells.COLUMNS`."""
-    normalised = normalise(table, first_row, plan)
+    columns, source = table.columns, plan.source
+
+    def raw_of(index: int, row: int) -> RawTrade:
+        return source.raw(row, [column[index].as_py() for column in columns])
+
+    return checked_trades(normalise(table, first_row, plan), validator, raw_of)
+
+
+def checked_trades(normalised: Normalised, validator: TradeValidator, raw_of: RawOf) -> pa.Table:
+    """The rows `normalised` took, and every other row through the validator, in order."""
     values = normalised.values
     all_ok = bool(pc.all(normalised.ok).as_py())
     if all_ok and _ids_in_order(values["deal_id"], values["row"], validator):
-        validator.valid_count += table.num_rows
+        validator.valid_count += len(values["row"])
         return pa.table([values[name] for name in COLUMNS], names=list(COLUMNS))
-    trades = _checked_in_order(table, first_row, normalised, plan, validator)
+    trades = _checked_in_order(normalised, validator, raw_of)
     ok = normalised.ok if trades[0] is None else trades[0]
     kept = pa.table([pc.filter(values[name], ok) for name in COLUMNS], names=list(COLUMNS))
     if trades[1]:
@@ -60,25 +74,24 @@ def _ids_in_order(deal_ids: Any, rows: Any, validator: TradeValidator) -> bool:
 
 
 def _checked_in_order(
-    table: pa.Table, first_row: int, normalised: Normalised, plan: Plan, validator: TradeValidator
+    normalised: Normalised, validator: TradeValidator, raw_of: RawOf
 ) -> tuple[Any, list[tuple[object, ...]]]:
     """(the taken rows that stay taken, or None: all of them; the other rows' trades).
 
     Row by row, so deal ids are first seen, and errors recorded, in row order."""
     ok = normalised.ok.to_pylist()
     ids = normalised.values["deal_id"].to_pylist()
-    source, columns = plan.source, table.columns
+    rows = normalised.values["row"].to_pylist()
     accepted: list[tuple[object, ...]] = []
     changed = False
     for index, taken in enumerate(ok):
-        row = first_row + index
+        row = rows[index]
         if taken:
             deal_id = ids[index]
             if deal_id is None or validator.first_row_of(deal_key(deal_id), row) == row:
                 continue
             ok[index], changed = False, True
-        cells = [column[index].as_py() for column in columns]
-        trade = validator.validate(source.raw(row, cells))
+        trade = validator.validate(raw_of(index, row))
         if trade is not None:
             accepted.append(trade_values(trade))
     return (pa.array(ok, pa.bool_()) if changed else None), accepted

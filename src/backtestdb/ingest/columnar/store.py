@@ -1,6 +1,6 @@
-"""A History CSV's trades stored through the columnar path: blocks -> checked columns ->
-derived columns -> one COPY (PostgreSQL) or executemany batches (SQLite), in the
-ingest's own transaction."""
+"""Trades stored through the columnar path: blocks (of a History CSV, or of a report's
+items) -> checked columns -> derived columns -> one COPY (PostgreSQL) or executemany
+batches (SQLite), in the ingest's own transaction."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from backtestdb.ingest.columnar import encode
 from backtestdb.ingest.columnar.blocks import Block, BlockReader, data_start
 from backtestdb.ingest.columnar.carry import derive
 from backtestdb.ingest.columnar.cells import Plan
+from backtestdb.ingest.columnar.items import item_blocks, item_plan, valid_items
 from backtestdb.ingest.columnar.rows import valid_trades
 from backtestdb.ingest.derived import Deriver, Progress, StoredTrades
 from backtestdb.ingest.stored_rows import encoded_trades
@@ -40,11 +41,16 @@ def reads(source: TradeSource, path: Path | None) -> int | None:
         return data_start(stream, source)
 
 
-def text_blocks(
+def reads_items(source: TradeSource) -> bool:
+    """Whether the columnar path reads this source's trades: a report's items."""
+    return not columnar.ROW_PATH_ONLY and source.items is not None
+
+
+def csv_texts(
     path: Path, start: int, source: TradeSource, validator: TradeValidator, deriver: Deriver,
     limits: CsvLimits,
 ) -> Iterator[pa.Table]:  # fmt: skip
-    """The stored text of every valid trade, a table per block, in file order."""
+    """The stored text of every valid trade of a History CSV, a table per block, in order."""
     plan = Plan.of(source)
     with path.open("rb") as stream:
         stream.seek(start)
@@ -62,14 +68,26 @@ def text_blocks(
                 yield encode.fields_texts(batch)
 
 
+def item_texts(
+    source: TradeSource, validator: TradeValidator, deriver: Deriver
+) -> Iterator[pa.Table]:
+    """The stored text of every valid trade of a report's items, a table per block."""
+    plan = item_plan(source)
+    for block in item_blocks(source, plan):
+        trades = valid_items(block, plan, validator)
+        texts = encode.stored_texts(trades, derive(trades, deriver))
+        del block, trades
+        yield texts
+        del texts
+
+
 def store_trades(
-    session: Session, backtest_id: uuid.UUID, path: Path, start: int, source: TradeSource,
-    validator: TradeValidator, deriver: Deriver, *, keep_going: Callable[[], bool],
-    on_progress: Progress | None, limits: CsvLimits, progress_every: int = 50_000,
+    session: Session, backtest_id: uuid.UUID, blocks: Iterator[pa.Table], deriver: Deriver,
+    *, keep_going: Callable[[], bool], on_progress: Progress | None,
+    progress_every: int = 50_000,
 ) -> StoredTrades:  # fmt: skip
     """Store every valid trade (after a strict failure, blocks are read but not written)."""
     connection: Any = session.connection().connection.driver_connection
-    blocks = text_blocks(path, start, source, validator, deriver, limits)
     write = _postgres if session.get_bind().dialect.name == "postgresql" else _portable
     write(connection, backtest_id, blocks, keep_going, _reporter(on_progress, progress_every))
     return deriver.finish()
