@@ -97,9 +97,11 @@ class Reader:
         self.tail = window[-_TAIL:]
 
 
-def parse_events(reader: Reader, file: str) -> Iterator[tuple[str, Any]]:
+def read_skeleton(reader: Reader, file: str) -> Any:
+    """`skeleton` of the JSON `reader` gives. ijson's events go to it unwrapped: a
+    generator around them costs more than the rest of the pass over a trade list."""
     try:
-        yield from ijson.basic_parse(reader, use_float=True, buf_size=CHUNK)
+        return skeleton(ijson.basic_parse(reader, use_float=True, buf_size=CHUNK), file)
     except ijson.JSONError as exc:
         raise Unusual(file, f"invalid JSON: {reason(exc)}") from None
 
@@ -182,7 +184,10 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
     """Read past the container just opened (at `depth`)."""
     level = 1
     for event, _ in events:
-        level += _DELTA.get(event, 0)
+        delta = _DELTA.get(event)
+        if delta is None:  # a key or a scalar
+            continue
+        level += delta
         if level == 0:
             return
         if level + depth > MAX_DEPTH:
@@ -212,14 +217,15 @@ def _scan_items(
                     canonical = keys[value] = JSON_LOOKUP.get(normalize_name(value))
                     if canonical is not None:
                         deferred.columns.setdefault(canonical, value)
-            elif event in _OPEN:
-                level += 1
-                if level + depth > MAX_DEPTH:
-                    raise Unusual(file, "invalid JSON: nested too deeply")
-            elif event in _CLOSE:
-                level -= 1
-                if level == 0:
-                    break
+                continue
+            delta = _DELTA.get(event)  # None for a scalar, the most common event
+            if delta is None:
+                continue
+            level += delta
+            if level == 0:
+                break
+            if level + depth > MAX_DEPTH:
+                raise Unusual(file, "invalid JSON: nested too deeply")
     deferred.size = count
 
 

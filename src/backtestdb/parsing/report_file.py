@@ -19,7 +19,7 @@ from backtestdb.errors import InputError
 from backtestdb.parsing import report_html, report_json
 from backtestdb.parsing.fields import check_storable, decode_text
 from backtestdb.parsing.html_stream import ByteSpan, Entities, is_blank, locate
-from backtestdb.parsing.json_stream import Reader, Unusual, deferred_items, parse_events, skeleton
+from backtestdb.parsing.json_stream import Reader, Unusual, deferred_items, read_skeleton
 from backtestdb.parsing.records import Report
 from backtestdb.parsing.report_html import REPORT_SCRIPT_ID, not_json
 from backtestdb.parsing.text_stream import Opener, TextFacts, check_text
@@ -92,7 +92,7 @@ def _streamed_json(opener: Opener, file: str, facts: TextFacts) -> Report:
         return Reader(stream, facts.start, None, scan=scan, file=file)
 
     with opener() as stream:
-        obj = skeleton(parse_events(region(stream, scan=True), file), file)
+        obj = read_skeleton(region(stream, scan=True), file)
     check_storable(obj, file)
     return report_json.report_from_decoded(
         obj, file, lambda deferred: deferred_items(opener, deferred, region, file)
@@ -131,7 +131,7 @@ def _streamed_html(opener: Opener, file: str, facts: TextFacts) -> Report:
 def _embedded(opener: Opener, span: ByteSpan, file: str, escaped: Entities | bool) -> Any:
     """The first pass over the script's text: `skeleton` of its JSON."""
     with opener() as stream:
-        obj = skeleton(parse_events(_region(stream, span, file, escaped, scan=True), file), file)
+        obj = read_skeleton(_region(stream, span, file, escaped, scan=True), file)
     check_storable(obj, file)
     return obj
 
