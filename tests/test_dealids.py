@@ -1,3 +1,8 @@
+import random
+
+import pytest
+
+from backtestdb.ingest import deal_ids
 from backtestdb.ingest.deal_ids import DealIds
 
 
@@ -35,3 +40,26 @@ def test_a_repeated_id_records_nothing() -> None:
     for block in ([31, 20], [32, 8], [33, 33]):  # seen in the array, in the dict, twice
         assert not seen.extend_new(block, [6, 7])
     assert [seen.first_row_of(i, 99) for i in (31, 32, 33)] == [99, 99, 99]
+
+
+def test_many_out_of_order_ids_move_to_sorted_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deal_ids, "SPILL", 8)
+    seen = DealIds()
+    assert seen.extend_new([1000], [1])
+    rng = random.Random(3)
+    shuffled = rng.sample(range(1, 1000), 999)
+    rows = {deal_id: row for row, deal_id in enumerate(shuffled, start=2)}
+    for start in range(0, 900, 30):  # blocks, as the columnar path records them
+        block = shuffled[start : start + 30]
+        assert seen.extend_new(block, [rows[i] for i in block])
+    for deal_id in shuffled[900:]:  # one at a time, as the validator does
+        assert seen.first_row_of(deal_id, rows[deal_id]) == rows[deal_id]
+    # Most moved from the dict to the sorted arrays; the dict keeps at most a quarter.
+    assert len(seen._sorted_ids) > 700
+    assert len(seen._others) <= len(seen._sorted_ids) // 4 + 30
+    assert all(seen.first_row_of(i, 5000) == rows[i] for i in rng.sample(shuffled, 200))
+    assert seen.first_row_of(1000, 5000) == 1
+    assert not seen.extend_new([1001, shuffled[10]], [5001, 5002])  # one seen, in the arrays
+    assert seen.first_row_of(1001, 5003) == 5003  # nothing of the refused block recorded
+    assert seen.first_row_of("A7", 5004) == 5004
+    assert seen.first_row_of("A7", 5005) == 5004
