@@ -183,3 +183,53 @@ def test_deferred_is_an_empty_list_to_the_summary() -> None:
     deferred = Deferred("history.items.item", 0)
     assert isinstance(deferred, list)
     assert deferred == []
+
+
+def _item(number: int, **changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": number, "symbol": "EURUSD", "direction": "Buy", "closeTime": 1704211754251 + number,
+        "net": -3.35, "comment": "",
+    }  # fmt: skip
+    item.update(changes)
+    return {k: v for k, v in item.items() if v is not ...}
+
+
+ITEM_SHAPES = {
+    "same-shape": [_item(n) for n in range(1, 7)],
+    "a-key-more-midway": [_item(1), _item(2), _item(3, label="x"), _item(4), _item(5)],
+    "a-key-renamed": [_item(1), _item(2), _item(3, comment=..., label="x"), _item(4)],
+    "last-item-shorter": [_item(1), _item(2), _item(3), _item(4, comment=...)],
+    "last-item-much-shorter": [_item(1), _item(2), {"id": 3}],
+    "keys-reordered": [_item(1), _item(2), dict(reversed(list(_item(3).items()))), _item(4)],
+    "a-nested-value": [_item(1), _item(2), _item(3, comment={"a": [1, {"b": 2}]}), _item(4)],
+    "not-an-object": [_item(1), _item(2), [1, 2], _item(4)],
+    "one-item": [_item(1)],
+    "none": [],
+}
+
+
+@pytest.mark.parametrize("shape", list(ITEM_SHAPES))
+@pytest.mark.parametrize("after", [False, True], ids=["history-last", "keys-after-history"])
+def test_streamed_and_whole_readers_agree_on_every_item_shape(shape: str, after: bool) -> None:
+    """The first pass takes like-shaped items whole; whatever follows, it reads what
+    json.loads reads (the document after the trades included)."""
+    document: dict[str, Any] = {"main": {"startingCapital": 1000.0}}
+    document["history"] = {"items": ITEM_SHAPES[shape], "total": 9}
+    if after:
+        document["tradeStatistics"] = {"totalTrades": {"all": 9}, "netProfit": 1.5}
+        document["extra"] = [{"x": 1}, {"y": [2, 3]}]
+    data = json.dumps(document).encode()
+    whole = _read_or_refused(
+        lambda: report_file._whole(partial(io.BytesIO, data), "r.json", "json")
+    )
+    streamed = _read_or_refused(lambda: report_file.parse_report_json(data, "r.json"))
+    assert streamed == whole
+
+
+def _read_or_refused(read: Any) -> Any:
+    """(summary, columns, rows) of the report read, or the errors it was refused with."""
+    try:
+        report = read()
+    except InputError as refused:
+        return refused.errors
+    return report.summary, report.trades.columns, list(report.trades.rows)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any, BinaryIO, Final
 
 import ijson
@@ -29,6 +30,8 @@ MAX_DEPTH: Final = 512
 _OPEN: Final = frozenset({"start_map", "start_array"})
 _CLOSE: Final = frozenset({"end_map", "end_array"})
 _DELTA: Final = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
+_START_MAP: Final = ("start_map", None)
+_END_MAP: Final = ("end_map", None)
 #: Top-level keys whose (big) values nothing reads; and equity's per-trade points.
 _UNREAD: Final = frozenset({"positions", "orders", "entries", "points"})
 _TAIL: Final = 32
@@ -115,12 +118,22 @@ def reason(error: Exception) -> str:
     return lines[0].rstrip(".") if lines else type(error).__name__
 
 
+#: Per open container: (the container, its ijson prefix, normalized keys from the top).
+Stack = list[tuple[Any, str, tuple[str, ...]]]
+
+
 def skeleton(events: Iterator[tuple[str, Any]], file: str) -> Any:
     """The first pass: the document with its big arrays deferred or left out."""
     root: list[Any] = []
-    # Per open container: (the container, its ijson prefix, normalized keys from the top).
-    stack: list[tuple[Any, str, tuple[str, ...]]] = [(root, "", ())]
-    seen: dict[str, int] = {}  # values per ijson prefix, down to the trades' depth
+    # seen: values per ijson prefix, down to the trades' depth.
+    return _resumed(events, root, [(root, "", ())], {}, file)
+
+
+def _resumed(
+    events: Iterator[tuple[str, Any]], root: list[Any], stack: Stack, seen: dict[str, int],
+    file: str,
+) -> Any:  # fmt: skip
+    """`skeleton` from where `stack` is (the key of an open object comes in the events)."""
     key = ""
     for event, value in events:
         if event == "map_key":
@@ -142,9 +155,11 @@ def skeleton(events: Iterator[tuple[str, Any]], file: str) -> Any:
         if event == "start_array" and _is_trade_list(path, key, prefix):
             items = _prefix(here, "item")
             deferred = Deferred(items, seen.get(items, 0))
-            _scan_items(events, deferred, depth, file)
+            read_past = _scan_items(events, deferred, depth, file)
             seen[deferred.prefix] = deferred.skip + deferred.size
             _put(parent, is_map, key, deferred)
+            if read_past:  # the rest of the document, from these events on
+                return _resumed(chain(read_past, events), root, stack, seen, file)
         elif _unread(path):
             _skip(events, depth, file)
             _put(parent, is_map, key, {} if event == "start_map" else [])
@@ -196,37 +211,78 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
 
 def _scan_items(
     events: Iterator[tuple[str, Any]], deferred: Deferred, depth: int, file: str
-) -> None:
-    """Count the array's items and note the keys of its objects, building none."""
-    keys = deferred.key_fields
-    count = 0
-    for event, value in events:
-        if event == "end_array":
+) -> list[tuple[str, Any]]:
+    """Count the array's items and note the keys of its objects, building none; returns
+    the events read past the array's end, for the caller to read again.
+
+    Once an item is a flat object, each next item is taken as a whole (`islice`, in C)
+    and compared with it: same keys in the same order, scalar values. The first that
+    differs, and everything after it, is read an event at a time."""
+    count, shape, width = 0, None, 0
+    back: Iterator[tuple[str, Any]] = iter(())
+    stream = events
+    while True:
+        if shape is not None:
+            chunk = list(islice(events, width))
+            if (
+                len(chunk) == width
+                and chunk[0] == _START_MAP
+                and chunk[-1] == _END_MAP
+                and chunk[1:-1:2] == shape
+                and _OPEN.isdisjoint(map(itemgetter(0), chunk[2:-1:2]))
+            ):
+                count += 1
+                continue
+            back, shape = iter(chunk), None
+            stream = chain(back, events)
+        ended, flat = _scan_item(stream, deferred, count + 1, depth, file)
+        if ended:
             break
         count += 1
-        if event != "start_map":
-            if deferred.first_not_object is None:
-                deferred.first_not_object = count
-            if event == "start_array":
-                _skip(events, depth + 1, file)
-            continue
-        level = 1
-        for event, value in events:
-            if event == "map_key":
-                if level == 1 and value not in keys:
+        if flat is not None and stream is events:
+            shape, width = flat, 2 * len(flat) + 2
+    deferred.size = count
+    return list(back)
+
+
+def _scan_item(
+    events: Iterator[tuple[str, Any]], deferred: Deferred, number: int, depth: int, file: str
+) -> tuple[bool, list[tuple[str, Any]] | None]:
+    """Read one item of the array (event by event): (whether the array ended instead,
+    the item's key events when it is an object of scalars)."""
+    first = next(events, None)
+    if first is None:  # yajl raises first on a cut-off file; this is only a safeguard
+        raise Unusual(file, "invalid JSON: the file ends inside the trade list")
+    event, value = first
+    if event == "end_array":
+        return True, None
+    if event != "start_map":
+        if deferred.first_not_object is None:
+            deferred.first_not_object = number
+        if event == "start_array":
+            _skip(events, depth + 1, file)
+        return False, None
+    keys = deferred.key_fields
+    level, flat, named = 1, True, []
+    for event, value in events:
+        if event == "map_key":
+            if level == 1:
+                named.append((event, value))
+                if value not in keys:
                     canonical = keys[value] = JSON_LOOKUP.get(normalize_name(value))
                     if canonical is not None:
                         deferred.columns.setdefault(canonical, value)
-                continue
-            delta = _DELTA.get(event)  # None for a scalar, the most common event
-            if delta is None:
-                continue
-            level += delta
-            if level == 0:
-                break
-            if level + depth > MAX_DEPTH:
-                raise Unusual(file, "invalid JSON: nested too deeply")
-    deferred.size = count
+            continue
+        delta = _DELTA.get(event)  # None for a scalar, the most common event
+        if delta is None:
+            continue
+        level += delta
+        if level == 0:
+            break
+        flat = False
+        if level + depth > MAX_DEPTH:
+            raise Unusual(file, "invalid JSON: nested too deeply")
+    return False, named if flat else None
 
 
 def deferred_items(opener: Opener, deferred: Deferred, region: Any, file: str) -> Iterator[Any]:
