@@ -190,4 +190,3 @@ def test_float_texts_are_repr() -> None:
     values += [10.0**e for e in range(-12, 23)] + [-0.0, 0.0, 1e-4, 9.999e-5, None]
     texts = items._float_texts(values).to_pylist()
     assert texts == [None if v is None else repr(v) for v in values]
-
