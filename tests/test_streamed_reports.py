@@ -211,9 +211,12 @@ ITEM_SHAPES = {
 @pytest.mark.parametrize("shape", list(ITEM_SHAPES))
 @pytest.mark.parametrize("after", [False, True], ids=["history-last", "keys-after-history"])
 def test_streamed_and_whole_readers_agree_on_every_item_shape(shape: str, after: bool) -> None:
-    """The first pass takes like-shaped items whole; whatever follows, it reads what
-    json.loads reads (the document after the trades included)."""
+    """The first pass takes like-shaped items (and equity points) whole; whatever
+    follows, it reads what json.loads reads (the document after them included)."""
     document: dict[str, Any] = {"main": {"startingCapital": 1000.0}}
+    # The equity points are skipped the same way: like-shaped objects whole.
+    document["equity"] = {"points": ITEM_SHAPES[shape], "maxEquityDrawdownAbsolute": 5.5}
+    document["positions"] = ITEM_SHAPES[shape]
     document["history"] = {"items": ITEM_SHAPES[shape], "total": 9}
     if after:
         document["tradeStatistics"] = {"totalTrades": {"all": 9}, "netProfit": 1.5}
