@@ -9,7 +9,9 @@ hold where a field is due, so both the cells and the validator's rows are compar
 from __future__ import annotations
 
 import json
+import math
 import random
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -188,5 +190,9 @@ def test_float_texts_are_repr() -> None:
     values = [rng.uniform(-1e6, 1e6) for _ in range(2000)]
     values += [round(v, 2) for v in values] + [float(int(v)) for v in values]
     values += [10.0**e for e in range(-12, 23)] + [-0.0, 0.0, 1e-4, 9.999e-5, None]
+    values += [9999999999999998.0, 5e-324, 1.7976931348623157e308, math.inf, -math.inf, math.nan]
+    values += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(3000)]
     texts = items._float_texts(values).to_pylist()
     assert texts == [None if v is None else repr(v) for v in values]
+    assert "1e+16" in texts  # repr's exponent forms are among them
+    assert "1e-05" in texts

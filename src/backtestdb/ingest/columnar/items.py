@@ -40,10 +40,6 @@ _NUMBERS: Final = frozenset(
     | {"gross_profit", "profit", "balance"}
 )
 _TIMES: Final = frozenset({"open_time", "close_time"})
-#: A float's text from Arrow that is `repr`'s as it stands (no exponent, not below 1e-4
-#: nor past 15 digits, where the two write it apart), or once ".0" is added.
-_REPR_FRACTION: Final = r"^-?(?:0\.(?:000[1-9]|00[1-9]|0[1-9]|[1-9])\d*|[1-9]\d{0,14}\.\d+)$"
-_REPR_WHOLE: Final = r"^-?\d{1,15}$"
 #: Text the row path reads unlike a CSV cell: space or other odd characters at an edge
 #: (the comment is kept unstripped), or a "no value" mark (a value to the validator).
 _ODD_EDGE: Final = r"^[^\x21-\x7e]|[^\x21-\x7e]$"
@@ -171,24 +167,28 @@ def _texts(values: Sequence[Any], name: str) -> tuple[Any, Any]:
         return _one_by_one(values, name)
     text = pc.fill_null(text, "")
     odd: Any = pa.array([False] * len(values), pa.bool_())
-    if str in kinds:
-        odd = pc.or_(
-            pc.match_substring_regex(text, _ODD_EDGE),
-            pc.is_in(pc.utf8_trim_whitespace(text), value_set=_MARKS),
-        )
+    if str in kinds:  # a mark with space around it has an odd edge already
+        odd = pc.or_(pc.match_substring_regex(text, _ODD_EDGE), pc.is_in(text, value_set=_MARKS))
     return text, odd
 
 
 def _float_texts(values: Sequence[Any]) -> Any:
-    """`repr` of each float (null stays null), from Arrow's text where that is repr's."""
-    text = pc.cast(pa.array(values, pa.float64()), pa.string())
-    whole = pc.match_substring_regex(text, _REPR_WHOLE)
+    """`repr` of each float (null stays null), from Arrow's text where that is repr's: it
+    writes the same shortest digits, but drops a whole number's ".0", and its exponent
+    forms differ (repr's start below 1e-4 and from 1e16): those go through repr."""
+    floats = pa.array(values, pa.float64())
+    text = pc.cast(floats, pa.string())
+    size = pc.abs(floats)
+    apart = pc.or_(
+        pc.match_substring(text, "e"),
+        pc.or_(pc.and_(pc.less(size, 1e-4), pc.greater(size, 0)), pc.greater_equal(size, 1e16)),
+    )
+    whole = pc.and_(pc.is_finite(floats), pc.equal(floats, pc.floor(floats)))
     text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-    same = pc.or_(whole, pc.match_substring_regex(text, _REPR_FRACTION))
-    if pc.all(pc.or_kleene(same, pc.is_null(text))).as_py():
+    if not pc.any(apart).as_py():
         return text
     texts = text.to_pylist()
-    for index in pc.indices_nonzero(pc.invert(pc.fill_null(same, True))).to_pylist():
+    for index in pc.indices_nonzero(pc.fill_null(apart, False)).to_pylist():
         texts[index] = repr(values[index])
     return pa.array(texts, pa.string())
 
