@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from backtestdb import analytics, models
 from backtestdb.analytics.figures import FiguresAccumulator
 from backtestdb.errors import BacktestdbError, RowError, ValidationFailed
-from backtestdb.ingest import derived, events, history_file
+from backtestdb.ingest import columnar, derived, events, history_file
 from backtestdb.ingest.backtest_row import (
     apply_summary,
     count_warnings,
@@ -68,7 +68,9 @@ def ingest(
 
     report = None
     if request.report is not None:
-        report = parse_report_file(request.report.path, request.report.name)
+        # The columnar path reads the trades' cells the first pass spools.
+        spool = not columnar.ROW_PATH_ONLY
+        report = parse_report_file(request.report.path, request.report.name, spool=spool)
     parameters = merged_parameters(report, request.parameters)
     backtest = models.Backtest(
         id=backtest_id or uuid.uuid4(),
@@ -77,6 +79,8 @@ def ingest(
         content_hash=None if request.force else digest,
     )
     with ExitStack() as stack:
+        if report is not None and report.trades.item_spool is not None:
+            stack.callback(report.trades.item_spool.close)
         plan = events.open_events(stack, request, report, batch_size)
         reading: IO[bytes] | None = plan.stream if plan is not None else None
         if plan is None:

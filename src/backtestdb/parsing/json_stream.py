@@ -23,7 +23,9 @@ from typing import Any, BinaryIO, Final
 import ijson
 
 from backtestdb.errors import InputError
+from backtestdb.parsing import json_spool
 from backtestdb.parsing.fields import JSON_LOOKUP, normalize_name
+from backtestdb.parsing.json_spool import ItemSpool
 from backtestdb.parsing.text_stream import CHUNK, Opener
 
 MAX_DEPTH: Final = 512
@@ -54,7 +56,7 @@ class Deferred(list[Any]):
     `skip` others with that prefix. The keys of its objects, in first-seen order, map to
     canonical trade fields in `key_fields`; `columns` is canonical -> first key."""
 
-    __slots__ = ("columns", "first_not_object", "key_fields", "prefix", "size", "skip")
+    __slots__ = ("columns", "first_not_object", "key_fields", "prefix", "size", "skip", "spool")
 
     def __init__(self, prefix: str, skip: int) -> None:
         super().__init__()
@@ -62,6 +64,8 @@ class Deferred(list[Any]):
         self.first_not_object: int | None = None
         self.key_fields: dict[str, str | None] = {}
         self.columns: dict[str, str] = {}
+        #: The items' cells, when the first pass spooled them (`json_spool`).
+        self.spool: ItemSpool | None = None
 
 
 class Reader:
@@ -100,11 +104,13 @@ class Reader:
         self.tail = window[-_TAIL:]
 
 
-def read_skeleton(reader: Reader, file: str) -> Any:
-    """`skeleton` of the JSON `reader` gives. ijson's events go to it unwrapped: a
-    generator around them costs more than the rest of the pass over a trade list."""
+def read_skeleton(reader: Reader, file: str, *, spool: bool = False) -> Any:
+    """`skeleton` of the JSON `reader` gives (`spool`: with the trades' cells spooled).
+    ijson's events go to it unwrapped: a generator around them costs more than the rest
+    of the pass over a trade list."""
+    events = ijson.basic_parse(reader, use_float=True, buf_size=CHUNK)
     try:
-        return skeleton(ijson.basic_parse(reader, use_float=True, buf_size=CHUNK), file)
+        return skeleton(events, file, spool=spool)
     except ijson.JSONError as exc:
         raise Unusual(file, f"invalid JSON: {reason(exc)}") from None
 
@@ -122,16 +128,16 @@ def reason(error: Exception) -> str:
 Stack = list[tuple[Any, str, tuple[str, ...]]]
 
 
-def skeleton(events: Iterator[tuple[str, Any]], file: str) -> Any:
+def skeleton(events: Iterator[tuple[str, Any]], file: str, *, spool: bool = False) -> Any:
     """The first pass: the document with its big arrays deferred or left out."""
     root: list[Any] = []
     # seen: values per ijson prefix, down to the trades' depth.
-    return _resumed(events, root, [(root, "", ())], {}, file)
+    return _resumed(events, root, [(root, "", ())], {}, file, spool)
 
 
 def _resumed(
     events: Iterator[tuple[str, Any]], root: list[Any], stack: Stack, seen: dict[str, int],
-    file: str,
+    file: str, spool: bool,
 ) -> Any:  # fmt: skip
     """`skeleton` from where `stack` is (the key of an open object comes in the events)."""
     key = ""
@@ -155,11 +161,13 @@ def _resumed(
         if event == "start_array" and _is_trade_list(path, key, prefix):
             items = _prefix(here, "item")
             deferred = Deferred(items, seen.get(items, 0))
+            if spool and not deferred.skip:  # (the rare second list of a prefix: not spooled)
+                deferred.spool = ItemSpool(deferred.key_fields)
             read_past = _scan_items(events, deferred, depth, file)
             seen[deferred.prefix] = deferred.skip + deferred.size
             _put(parent, is_map, key, deferred)
             if read_past:  # the rest of the document, from these events on
-                return _resumed(chain(read_past, events), root, stack, seen, file)
+                return _resumed(chain(read_past, events), root, stack, seen, file, spool)
         elif _unread(path):
             _skip(events, depth, file)
             _put(parent, is_map, key, {} if event == "start_map" else [])
@@ -218,9 +226,11 @@ def _scan_items(
     Once an item is a flat object, each next item is taken as a whole (`islice`, in C)
     and compared with it: same keys in the same order, scalar values. The first that
     differs, and everything after it, is read an event at a time."""
-    count, shape, width = 0, None, 0
+    count, shape, width, keys, pending = 0, None, 0, (), 0
+    extend: Any = None
     back: Iterator[tuple[str, Any]] = iter(())
     stream = events
+    spool = deferred.spool
     while True:
         if shape is not None:
             chunk = list(islice(events, width))
@@ -232,6 +242,12 @@ def _scan_items(
                 and _OPEN.isdisjoint(map(itemgetter(0), chunk[2:-1:2]))
             ):
                 count += 1
+                if spool is not None:  # inlined: this runs once per trade
+                    extend(chunk)
+                    pending += 1
+                    if pending == json_spool.BLOCK_ITEMS:
+                        spool.flush()
+                        pending = 0
                 continue
             back, shape = iter(chunk), None
             stream = chain(back, events)
@@ -239,9 +255,15 @@ def _scan_items(
         if ended:
             break
         count += 1
-        if flat is not None and stream is events:
+        keys = tuple(key for _, key in flat or ())
+        if flat is not None and stream is events and len(set(keys)) == len(keys):
             shape, width = flat, 2 * len(flat) + 2
+            if spool is not None:
+                spool.shaped_last(keys)
+                extend, pending = spool.shaped(keys).extend, 1
     deferred.size = count
+    if spool is not None:
+        spool.flush()
     return list(back)
 
 
@@ -264,7 +286,13 @@ def _scan_item(
         return False, None
     keys = deferred.key_fields
     level, flat, named = 1, True, []
+    builder = None
+    if deferred.spool is not None:
+        builder = ijson.ObjectBuilder()
+        builder.event(event, value)
     for event, value in events:
+        if builder is not None:
+            builder.event(event, value)
         if event == "map_key":
             if level == 1:
                 named.append((event, value))
@@ -282,6 +310,8 @@ def _scan_item(
         flat = False
         if level + depth > MAX_DEPTH:
             raise Unusual(file, "invalid JSON: nested too deeply")
+    if builder is not None and deferred.spool is not None:
+        deferred.spool.add_item(builder.value)
     return False, named if flat else None
 
 

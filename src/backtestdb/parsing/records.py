@@ -94,6 +94,9 @@ class TradeSource:
     #: consumer reads `rows` or `items`, not both.
     items: Iterator[dict[str, Any]] | None = None
     item_fields: dict[str, str | None] = field(default_factory=dict)
+    #: Streamed JSON only: the items' cells as the first pass read them (`json_spool`),
+    #: which the columnar path reads instead of the items.
+    item_spool: Any = None
 
     def use_records(self, records: Iterator[Record]) -> None:
         self.records = records
@@ -121,18 +124,7 @@ class TradeSource:
         self.rows = (self.item_raw(row, item) for row, item in enumerate(items, start=1))
 
     def item_raw(self, row: int, item: dict[str, Any]) -> RawTrade:
-        """The RawTrade of one report item: each key's canonical field (the first key of a
-        field wins), the others in `extra`; objects and arrays as JSON text."""
-        fields: dict[str, Scalar] = {}
-        extra: dict[str, Scalar] = {}
-        for key, value in item.items():
-            canonical = self.item_fields[key]
-            scalar = scalar_of(value)
-            if canonical is None or canonical in fields:
-                extra[key] = scalar
-            else:
-                fields[canonical] = scalar
-        return RawTrade(row=row, fields=fields, extra=extra)
+        return item_raw(row, item, self.item_fields)
 
     def peek_rows(self, count: int) -> list[RawTrade]:
         """The first `count` rows, leaving the source to be read from the start."""
@@ -147,6 +139,21 @@ class TradeSource:
         first = list(islice(self.rows, count))
         self.rows = chain(first, self.rows)
         return first
+
+
+def item_raw(row: int, item: dict[str, Any], item_fields: dict[str, str | None]) -> RawTrade:
+    """The RawTrade of one report item: each key's canonical field (the first key of a
+    field wins), the others in `extra`; objects and arrays as JSON text."""
+    fields: dict[str, Scalar] = {}
+    extra: dict[str, Scalar] = {}
+    for key, value in item.items():
+        canonical = item_fields[key]
+        scalar = scalar_of(value)
+        if canonical is None or canonical in fields:
+            extra[key] = scalar
+        else:
+            fields[canonical] = scalar
+    return RawTrade(row=row, fields=fields, extra=extra)
 
 
 def scalar_of(value: Any) -> Scalar:

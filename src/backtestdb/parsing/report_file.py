@@ -44,15 +44,19 @@ def parse_report_html(data: bytes, file: str) -> Report:
     return read_report(lambda: io.BytesIO(data), file, "html")
 
 
-def parse_report_file(path: Path, file: str, kind: Kind = "report") -> Report:
+def parse_report_file(
+    path: Path, file: str, kind: Kind = "report", *, spool: bool = False
+) -> Report:
     """The report in the file at `path`, named `file` in errors; its trades are read
-    from the file when the Report's trade source is iterated."""
-    return read_report(lambda: path.open("rb"), file, kind)
+    from the file when the Report's trade source is iterated (`spool`: their cells are
+    also kept from the first pass, for the columnar ingest: `json_spool`)."""
+    return read_report(lambda: path.open("rb"), file, kind, spool=spool)
 
 
 def read_report(
-    opener: Opener, file: str, kind: Kind = "report", whole_limit: int = WHOLE_LIMIT
-) -> Report:
+    opener: Opener, file: str, kind: Kind = "report", whole_limit: int = WHOLE_LIMIT,
+    *, spool: bool = False,
+) -> Report:  # fmt: skip
     facts = check_text(opener, file, _WHAT[kind])
     if facts.utf16:
         return _whole(opener, file, kind)
@@ -61,8 +65,8 @@ def read_report(
         raise InputError(file, "not a cTrader report (expected JSON or HTML)")
     try:
         if form == "json":
-            return _streamed_json(opener, file, facts)
-        return _streamed_html(opener, file, facts)
+            return _streamed_json(opener, file, facts, spool)
+        return _streamed_html(opener, file, facts, spool)
     except Unusual:
         if facts.size > whole_limit:
             raise
@@ -87,19 +91,19 @@ def _whole(opener: Opener, file: str, kind: Kind) -> Report:
     raise InputError(file, "not a cTrader report (expected JSON or HTML)")
 
 
-def _streamed_json(opener: Opener, file: str, facts: TextFacts) -> Report:
+def _streamed_json(opener: Opener, file: str, facts: TextFacts, spool: bool) -> Report:
     def region(stream: BinaryIO, scan: bool = False) -> Reader:
         return Reader(stream, facts.start, None, scan=scan, file=file)
 
     with opener() as stream:
-        obj = read_skeleton(region(stream, scan=True), file)
+        obj = read_skeleton(region(stream, scan=True), file, spool=spool)
     check_storable(obj, file)
     return report_json.report_from_decoded(
         obj, file, lambda deferred: deferred_items(opener, deferred, region, file)
     )
 
 
-def _streamed_html(opener: Opener, file: str, facts: TextFacts) -> Report:
+def _streamed_html(opener: Opener, file: str, facts: TextFacts, spool: bool) -> Report:
     with opener() as stream:
         span = locate(stream, facts.start, REPORT_SCRIPT_ID)
         if span is None:
@@ -109,11 +113,11 @@ def _streamed_html(opener: Opener, file: str, facts: TextFacts) -> Report:
         if is_blank(stream, span.start, span.end):
             raise InputError(file, report_html.EMPTY)
     try:
-        obj, escaped = _embedded(opener, span, file, escaped=False), False
+        obj, escaped = _embedded(opener, span, file, False, spool), False
     except Unusual as as_written:
         entities = Entities()
         try:
-            obj, escaped = _embedded(opener, span, file, escaped=entities), True
+            obj, escaped = _embedded(opener, span, file, entities, spool), True
         except Unusual as error:
             if not entities.changed:
                 raise as_written from None
@@ -128,10 +132,12 @@ def _streamed_html(opener: Opener, file: str, facts: TextFacts) -> Report:
     )
 
 
-def _embedded(opener: Opener, span: ByteSpan, file: str, escaped: Entities | bool) -> Any:
+def _embedded(
+    opener: Opener, span: ByteSpan, file: str, escaped: Entities | bool, spool: bool
+) -> Any:
     """The first pass over the script's text: `skeleton` of its JSON."""
     with opener() as stream:
-        obj = read_skeleton(_region(stream, span, file, escaped, scan=True), file)
+        obj = read_skeleton(_region(stream, span, file, escaped, scan=True), file, spool=spool)
     check_storable(obj, file)
     return obj
 

@@ -149,7 +149,9 @@ def _deferred_source(items: Deferred, file: str, where: str, items_of: ItemsOf) 
         )
     if items.size:
         missing_required(items.columns, JSON_FIELDS, file, kind="key", where=f" in {where}")
-    return _source(file, _lazy(items_of, items), items.key_fields, dict(items.columns))
+    source = _source(file, _lazy(items_of, items), items.key_fields, dict(items.columns))
+    source.item_spool = items.spool
+    return source
 
 
 def _source(
