@@ -83,6 +83,16 @@ def test_bad_filters_answer_422(client: TestClient, params: dict[str, str], wher
     assert response.json()["errors"][0]["column"] == where
 
 
+@pytest.mark.parametrize(("name", "value"), [("created_from", "30475787"), ("created_to", "1.5e9")])
+def test_a_number_is_not_taken_for_a_time(client: TestClient, name: str, value: str) -> None:
+    """The schema says ISO 8601; pydantic alone would read seconds since 1970."""
+    response = client.get("/api/v1/backtests", params={name: value})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", name]
+    assert "expected an ISO 8601 date or time" in response.json()["detail"]
+    assert client.get("/api/v1/backtests", params={name: "2026-08-20"}).status_code == 200
+
+
 def test_bad_list_options_answer_422(client: TestClient) -> None:
     for params in ({"sort": "id; DROP TABLE backtests"}, {"limit": 0}, {"limit": 501}):
         assert client.get("/api/v1/backtests", params=params).status_code == 422

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -29,7 +28,14 @@ from backtestdb.analytics.schemas import (
     MetricsOut,
 )
 from backtestdb.analytics.summary_text import summary_text
-from backtestdb.api.deps import ApiKeyDep, Exports, ExportsDep, SessionDep, SingleQueryDep
+from backtestdb.api.deps import (
+    ApiKeyDep,
+    Exports,
+    ExportsDep,
+    QueryTime,
+    SessionDep,
+    SingleQueryDep,
+)
 from backtestdb.api.openapi import LIST_FILTERS, SORT_SCHEMA, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], dependencies=[ApiKeyDep, SingleQueryDep])
@@ -86,8 +92,8 @@ async def backtests_csv(
     ] = "-created_at",
     symbol: Annotated[str | None, Query(max_length=255)] = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
-    created_from: Annotated[datetime | None, Query(description="UTC when no offset")] = None,
-    created_to: Annotated[datetime | None, Query(description="UTC when no offset")] = None,
+    created_from: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
+    created_to: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
 ) -> StreamingResponse:
     """The same filters as `GET /api/v1/backtests`, without paging."""
     query = backtests.BacktestQuery(

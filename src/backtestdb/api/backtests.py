@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from backtestdb import backtests, jobs
-from backtestdb.api.deps import ApiKeyDep, SessionDep, SettingsDep, SingleQueryDep
+from backtestdb.api.deps import ApiKeyDep, QueryTime, SessionDep, SettingsDep, SingleQueryDep
 from backtestdb.api.openapi import LIST_FILTERS, SORT_SCHEMA, error_responses
 from backtestdb.schemas import (
     BacktestOut,
@@ -53,8 +52,8 @@ def list_backtests(
     name: Annotated[
         str | None, Query(max_length=255, description="Case-insensitive part of the name")
     ] = None,
-    created_from: Annotated[datetime | None, Query(description="UTC when no offset")] = None,
-    created_to: Annotated[datetime | None, Query(description="UTC when no offset")] = None,
+    created_from: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
+    created_to: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
 ) -> BacktestPage:
     """Besides the parameters below: `min_<metric>` / `max_<metric>` for every numeric
     summary column, and `param.<Name>=<value>` for a parameter's exact value (repeat for
@@ -105,8 +104,8 @@ def list_trades(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     symbol: FilterText = None,
     direction: Literal["buy", "sell"] | None = None,
-    open_from: Annotated[datetime | None, Query(description=OPEN_FILTER)] = None,
-    open_to: Annotated[datetime | None, Query(description=OPEN_FILTER)] = None,
+    open_from: Annotated[QueryTime | None, Query(description=OPEN_FILTER)] = None,
+    open_to: Annotated[QueryTime | None, Query(description=OPEN_FILTER)] = None,
     fields: Annotated[
         Literal["extra"] | None,
         Query(description="`extra`: include each trade's unknown columns (left out by default)"),

@@ -9,14 +9,17 @@ exports read through a pool of their own (`Exports`).
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, cast
 
 import anyio
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -198,3 +201,16 @@ def single_query_values(request: Request) -> None:
 
 
 SingleQueryDep = Depends(single_query_values)
+
+
+def _not_a_number(value: object) -> object:
+    """pydantic reads "30475787" as seconds since 1970; the API's times are ISO 8601 (as
+    its schema says), so a bare number is refused (422) rather than taken for a time."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("expected an ISO 8601 date or time (2026-08-20T21:56:13Z), not a number")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: A time in a query: ISO 8601, UTC when it has no offset (`backtests.service.as_utc`).
+QueryTime = Annotated[datetime, BeforeValidator(_not_a_number)]
