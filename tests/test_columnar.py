@@ -9,6 +9,7 @@ Each file is ingested twice: through the columnar path (the default) and with
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -96,21 +97,25 @@ def outcome_of(
     }
 
 
+def recorded(real: Callable[..., Any], calls: list[tuple[Any, ...]]) -> Callable[..., Any]:
+    """`real`, recording the arguments of each call in `calls`."""
+
+    def call(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    return call
+
+
 def both_ways(
     factory: sessionmaker[Session], settings: Settings, engine: Engine, path: Path,
     monkeypatch: pytest.MonkeyPatch, **options: Any,
 ) -> tuple[dict[str, Any], dict[str, Any], int]:  # fmt: skip
     """(columnar outcome, row-path outcome, blocks the columnar path read itself)."""
     request = IngestRequest(csv=SourceFile("history", path.name, path), force=True, **options)
-    blocks = []
-    real = store.valid_trades
-
-    def counted(*args: Any) -> pa.Table:
-        blocks.append(args[1])
-        return real(*args)
-
+    blocks: list[tuple[Any, ...]] = []
     with monkeypatch.context() as patch:
-        patch.setattr(store, "valid_trades", counted)
+        patch.setattr(store, "valid_trades", recorded(store.valid_trades, blocks))
         fast = outcome_of(factory, settings, engine, request)
     with monkeypatch.context() as patch:
         patch.setattr(columnar, "ROW_PATH_ONLY", True)

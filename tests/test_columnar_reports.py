@@ -15,7 +15,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +24,7 @@ from backtestdb.ingest import IngestRequest, columnar
 from backtestdb.ingest.columnar import items, store
 from backtestdb.parsing import json_cells, json_spool
 from backtestdb.storage import SourceFile
-from tests.test_columnar import outcome_of
+from tests.test_columnar import outcome_of, recorded
 from tests.test_streamed_reports import bench_report
 
 START_MS = 1_704_159_830_846
@@ -38,23 +37,11 @@ def both_ways(
     """(columnar outcome, row-path outcome, blocks the columnar path read)."""
     whole = options.pop("whole", False)
     request = IngestRequest(report=SourceFile("report", path.name, path), force=True, **options)
-    blocks = []
-    real = store.valid_items
-
-    def counted(*args: Any) -> pa.Table:
-        blocks.append(args[0])
-        return real(*args)
-
-    spooled = []
-    real_spooled = items._spooled
-
-    def counted_spooled(*args: Any) -> Any:
-        spooled.append(1)
-        return real_spooled(*args)
-
+    blocks: list[tuple[Any, ...]] = []
+    spooled: list[tuple[Any, ...]] = []
     with monkeypatch.context() as patch:
-        patch.setattr(store, "valid_items", counted)
-        patch.setattr(items, "_spooled", counted_spooled)
+        patch.setattr(store, "valid_items", recorded(store.valid_items, blocks))
+        patch.setattr(items, "_spooled", recorded(items._spooled, spooled))
         patch.setattr(items, "BLOCK_ITEMS", block)
         patch.setattr(json_spool, "BLOCK_ITEMS", block)
         fast = outcome_of(factory, settings, engine, request)
