@@ -42,7 +42,6 @@ def both_ways(
     with monkeypatch.context() as patch:
         patch.setattr(store, "valid_items", recorded(store.valid_items, blocks))
         patch.setattr(items, "_spooled", recorded(items._spooled, spooled))
-        patch.setattr(items, "BLOCK_ITEMS", block)
         patch.setattr(json_spool, "BLOCK_ITEMS", block)
         fast = outcome_of(factory, settings, engine, request)
     with monkeypatch.context() as patch:

@@ -31,7 +31,6 @@ NUMBER_FIELDS: Final = frozenset(
     {"entry_price", "exit_price", "quantity", "volume", "commission", "swap", "pips"}
     | {"gross_profit", "profit", "balance"}
 )
-_NUMBERS: Final = NUMBER_FIELDS
 TIME_FIELDS: Final = frozenset({"open_time", "close_time"})
 #: Epoch milliseconds as `to_utc` reads them in text; an int time of other digits is
 #: read otherwise as a number than as text, so its row is odd.
@@ -180,7 +179,7 @@ def typed_of(values: Sequence[Any], name: str) -> tuple[Any, Any]:
             digits = pc.and_(pc.greater_equal(ints, 10**10), pc.less(ints, 10**13))
             return ints, pc.invert(pc.fill_null(digits, True))
         return ints, no
-    if kinds == {float} and name in _NUMBERS:
+    if kinds == {float} and name in NUMBER_FIELDS:
         return pa.array(values, pa.float64()), no
     return _one_by_one(values, name)
 
@@ -227,7 +226,7 @@ def _one_by_one(values: Sequence[Any], name: str) -> tuple[Any, Any]:
         elif kind is int:
             texts.append(str(value))
             odd.append(name in TIME_FIELDS and not _EPOCH_MS_TEXT.fullmatch(texts[-1] or ""))
-        elif kind is float and name in _NUMBERS:
+        elif kind is float and name in NUMBER_FIELDS:
             texts.append(repr(value))
             odd.append(False)
         elif kind is str:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from backtestdb.parsing.json_cells import BlockCells, KeyFields, block_cells, shaped_cells
 
+#: Items per block: about the Arrow work of a 1 MiB History CSV block.
 BLOCK_ITEMS: Final = 8192
 FIELD: Final = "="
 _LENGTH: Final = struct.Struct("<Q")

@@ -4,7 +4,9 @@ The first pass (`skeleton`) builds the document as `json.loads` would, except fo
 arrays: the trade list (`history.items`, or a `history` array) becomes a `Deferred`
 recording where the trades are, how many there are and which keys they use, and the
 sections no one reads (positions, orders, entries, points, equity.points) become empty
-containers. The second pass (`deferred_items`) streams the trades from the file again.
+containers. The second pass (`deferred_items`) streams the trades from the file again;
+the columnar ingest reads none, taking instead the cells of the trades that the first
+pass kept when asked to (`spool`: `json_spool`).
 
 Anything the streamed reading would read differently from `json.loads` (what yajl refuses
 but Python accepts, like NaN; a `\\u0000` or an unpaired surrogate escape, which yajl
@@ -220,8 +222,9 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
 def _scan_items(
     events: Iterator[tuple[str, Any]], deferred: Deferred, depth: int, file: str
 ) -> list[tuple[str, Any]]:
-    """Count the array's items and note the keys of its objects, building none; returns
-    the events read past the array's end, for the caller to read again.
+    """Count the array's items and note the keys of its objects (each to the Deferred's
+    spool, if it has one; else none is built); returns the events read past the array's
+    end, for the caller to read again.
 
     Once an item is a flat object, each next item is taken as a whole (`islice`, in C)
     and compared with it: same keys in the same order, scalar values. The first that

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Final
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,12 +20,10 @@ import pyarrow.compute as pc
 from backtestdb.ingest.columnar.cells import Plan, normalise
 from backtestdb.ingest.columnar.rows import checked_trades
 from backtestdb.ingest.validation import TradeValidator
+from backtestdb.parsing import json_spool
 from backtestdb.parsing.json_cells import BlockCells, block_cells, texts_of
 from backtestdb.parsing.json_spool import FIELD
 from backtestdb.parsing.records import TRADE_FIELDS, RawTrade, Scalar, TradeSource
-
-#: Items per block: about the Arrow work of a 1 MiB History CSV block.
-BLOCK_ITEMS: Final = 8192
 
 
 @dataclass(slots=True)
@@ -61,7 +59,7 @@ def item_blocks(source: TradeSource, plan: Plan, size: int | None = None) -> Ite
     if source.item_spool is not None:
         yield from _spooled(source, plan)
         return
-    size = size or BLOCK_ITEMS
+    size = size or json_spool.BLOCK_ITEMS  # the spool's blocks, for the same Arrow work
     assert source.items is not None
     row = 1
     while block := list(islice(source.items, size)):
