@@ -3,7 +3,7 @@ path reads, a block of items at a time.
 
 Each canonical field becomes one column of the text the validator would read the value
 as: a string as written, an int in decimal, a float as `repr` writes it (what
-`to_decimal` reads), a missing key or null as an empty cell. A value this cannot carry
+`to_decimal` reads), a missing key or null as a null cell. A value this cannot carry
 (a bool, an object or array, a float where a time, id or text is due, text with space or
 a "no value" mark at an edge, which the row path reads unlike a CSV cell) makes its row
 odd: the ingest gives that row to the validator as the row path builds it
@@ -11,12 +11,12 @@ odd: the ingest gives that row to the validator as the row path builds it
 
 Blocks come from decoded items (`block_cells`), or, in the streamed first pass, from
 items that all have one shape: their values in the shape's key order (`shaped_cells`).
+Int and float columns stay typed until `texts_of` makes them text.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -32,9 +32,9 @@ NUMBER_FIELDS: Final = frozenset(
     | {"gross_profit", "profit", "balance"}
 )
 TIME_FIELDS: Final = frozenset({"open_time", "close_time"})
-#: Epoch milliseconds as `to_utc` reads them in text; an int time of other digits is
-#: read otherwise as a number than as text, so its row is odd.
-_EPOCH_MS_TEXT: Final = re.compile(r"\d{11,13}")
+#: The ints whose decimal text is epoch milliseconds to `to_utc` (11-13 digits): an int
+#: time outside them is read otherwise as a number than as text, so its row is odd.
+_EPOCH_MS_INTS: Final = (10**10, 10**13)
 #: Text the row path reads unlike a CSV cell: space or other odd characters at an edge
 #: (the comment is kept unstripped), or a "no value" mark (a value to the validator).
 _ODD_EDGE: Final = r"^[^\x21-\x7e]|[^\x21-\x7e]$"
@@ -149,12 +149,6 @@ def _extra(
     return texts
 
 
-def cells_of(values: Sequence[Any], name: str) -> tuple[Any, Any]:
-    """(the column's cells, its odd rows) for one field's values."""
-    typed, odd = typed_of(values, name)
-    return texts_of(typed), odd
-
-
 def typed_of(values: Sequence[Any], name: str) -> tuple[Any, Any]:
     """(the column's values as an Arrow array, its odd rows). An int64 or double array
     becomes its cells later (`texts_of`), where the time it takes can overlap the
@@ -175,8 +169,9 @@ def typed_of(values: Sequence[Any], name: str) -> tuple[Any, Any]:
             ints = pa.array(values, pa.int64())
         except (OverflowError, pa.ArrowInvalid):
             return _one_by_one(values, name)
-        if name in TIME_FIELDS:  # as text, only 11-13 digits are epoch milliseconds
-            digits = pc.and_(pc.greater_equal(ints, 10**10), pc.less(ints, 10**13))
+        if name in TIME_FIELDS:
+            low, high = _EPOCH_MS_INTS
+            digits = pc.and_(pc.greater_equal(ints, low), pc.less(ints, high))
             return ints, pc.invert(pc.fill_null(digits, True))
         return ints, no
     if kinds == {float} and name in NUMBER_FIELDS:
@@ -225,7 +220,8 @@ def _one_by_one(values: Sequence[Any], name: str) -> tuple[Any, Any]:
             odd.append(False)
         elif kind is int:
             texts.append(str(value))
-            odd.append(name in TIME_FIELDS and not _EPOCH_MS_TEXT.fullmatch(texts[-1] or ""))
+            low, high = _EPOCH_MS_INTS
+            odd.append(name in TIME_FIELDS and not low <= value < high)
         elif kind is float and name in NUMBER_FIELDS:
             texts.append(repr(value))
             odd.append(False)

@@ -4,9 +4,9 @@ temporary file by the first pass, so that the trades are parsed once, not twice.
 The first pass hands over each item: one of a run of like-shaped flat objects as its
 values, in the shape's key order, any other decoded. Every `BLOCK_ITEMS` items (or when
 the kind changes) the block's cells go to the file as one Arrow IPC stream, its length
-before it: a text column per field found ("=deal_id", ...), "@odd", "@extra", and, for
-the odd rows only, the item itself as JSON ("@item"), which the validator reads. Memory
-holds one block.
+before it: a column per field found ("=deal_id", ...: text, or ints and doubles that the
+store phase makes text), "@odd", "@extra", and, for the odd rows only, the item itself
+as JSON ("@item"), which the validator reads. Memory holds one block.
 """
 
 from __future__ import annotations

@@ -54,12 +54,12 @@ def item_plan(source: TradeSource) -> Plan:
     return Plan.of(cells)
 
 
-def item_blocks(source: TradeSource, plan: Plan, size: int | None = None) -> Iterator[ItemBlock]:
+def item_blocks(source: TradeSource, plan: Plan) -> Iterator[ItemBlock]:
     """The report's items in blocks, as text cells in `item_plan`'s columns."""
     if source.item_spool is not None:
         yield from _spooled(source, plan)
         return
-    size = size or json_spool.BLOCK_ITEMS  # the spool's blocks, for the same Arrow work
+    size = json_spool.BLOCK_ITEMS  # the spool's blocks, for the same Arrow work
     assert source.items is not None
     row = 1
     while block := list(islice(source.items, size)):
@@ -98,7 +98,7 @@ def _spooled_raw(
     source: TradeSource, cells: BlockCells, items: Any
 ) -> Callable[[int, int], RawTrade]:
     """An odd row's item was kept as JSON; any other row's cells are what the validator
-    reads its values as (`json_cells.cells_of`)."""
+    reads its values as (`json_cells.typed_of`, `texts_of`)."""
 
     def raw(index: int, row: int) -> RawTrade:
         item = items[index].as_py()
