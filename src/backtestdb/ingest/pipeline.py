@@ -68,8 +68,9 @@ def ingest(
 
     report = None
     if request.report is not None:
-        # The columnar path reads the trades' cells the first pass spools.
-        spool = not columnar.ROW_PATH_ONLY
+        # The columnar path reads the trades' cells the first pass spools: only worth it
+        # when the report's trades are the ones stored (not a History CSV's or events').
+        spool = not columnar.ROW_PATH_ONLY and request.csv is None and request.events is None
         report = parse_report_file(request.report.path, request.report.name, spool=spool)
     parameters = merged_parameters(report, request.parameters)
     backtest = models.Backtest(
