@@ -1,13 +1,16 @@
 """What an events.json ingest starts from: the events file found by its content (file
-names lie: one given as the report is the events file), and the symbol of its trades,
-which the file itself does not name."""
+names lie: one given as the report is the events file), the symbol of its trades, which
+the file itself does not name, and the file's own starting balance."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from backtestdb.errors import BacktestdbError
 from backtestdb.ingest.reported import chart_of_file
 from backtestdb.ingest.requests import IngestRequest
-from backtestdb.parsing.events_json import looks_like_events
+from backtestdb.money import from_cents, to_cents
+from backtestdb.parsing.events_json import RawEvent, looks_like_events
 from backtestdb.parsing.records import Report
 from backtestdb.storage import SourceFile
 
@@ -56,3 +59,15 @@ def events_symbol(
             f"Symbol {symbol[:80]!r} is not valid: at most {MAX_SYMBOL} characters, no NUL"
         )
     return symbol
+
+
+def starting_equity(first: RawEvent | None) -> Decimal | None:
+    """The first event's equity in cents, if it is a number (a bad one is reported when
+    the event is checked)."""
+    value = None if first is None else first.fields.get("equity")
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return from_cents(to_cents(Decimal(str(value))))
+    except ArithmeticError:
+        return None

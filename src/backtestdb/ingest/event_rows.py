@@ -159,6 +159,8 @@ class EventChecker:
         #: Canonical field -> key as written (the reader's, filled as keys appear).
         self.columns = columns
         self.sink: ErrorSink | None = None
+        #: When a list: where errors wait, counted in the sink (see `ingest.event_trades`).
+        self.held: list[RowError] | None = None
         self._serials = DealIds()
 
     def check(self, raw: RawEvent) -> Event | None:
@@ -215,11 +217,12 @@ class EventChecker:
         if sink is None:
             raise RuntimeError("EventChecker.sink is not set")  # a wiring bug, not input
         sink.error_count += 1
-        if len(sink.errors) < sink.max_errors:
+        kept = sink.errors if self.held is None else self.held
+        if len(kept) < sink.max_errors:
             value = None if name is None else raw.fields.get(name)
             column = None if name is None else self.columns.get(name, EVENT_FIELDS[name][0])
             shown = None if value is None else str(value)
-            sink.errors.append(RowError(self.file, message, raw.row, column, shown))
+            kept.append(RowError(self.file, message, raw.row, column, shown))
 
 
 # The fast conversions: the common forms of each field (what cTrader writes, as the reader

@@ -8,8 +8,12 @@ previous closing balance (the first: minus the file's starting balance, the firs
 equity). The net includes the fees, which the file does not give apart: commission and
 swap are stored NULL (docs/metrics.md).
 
-Memory: only the open positions' events wait in memory, each as its row's COPY text
-(`writers.events`). When a position closes, its events get the trade's number and go, in
+The trades take the columnar path in blocks (`event_trades`), or, with
+`columnar.ROW_PATH_ONLY`, the row path one at a time; a closed position's events wait for
+its trade to be checked, to get the trade's number.
+
+Memory: only the open positions' events, and those of a block's closed positions, wait in
+memory, each as its row's COPY text (`writers.events`). Once numbered they go, in
 batches, to a temporary file; `store_events` stores them once the trades are written
 (PostgreSQL's COPY of the trades holds the connection until then): COPY on PostgreSQL,
 executemany elsewhere. `finish` stores the maximum equity drawdown. Flushes, never commits.
@@ -19,49 +23,40 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import chain
-from typing import IO
+from itertools import chain, islice
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from backtestdb import models
 from backtestdb.analytics.equity_drawdown import EquityDrawdown
 from backtestdb.errors import BacktestdbError, RowError
-from backtestdb.ingest.event_inputs import classify, events_symbol
+from backtestdb.ingest.columnar.cells import Plan
+from backtestdb.ingest.columnar.items import ItemBlock, item_plan
+from backtestdb.ingest.event_inputs import classify, events_symbol, starting_equity
 from backtestdb.ingest.event_rows import Event, EventChecker
+from backtestdb.ingest.event_trades import (
+    ALWAYS,
+    FIELDS,
+    TRADE_KEYS,
+    TimeCells,
+    merge_held,
+    position_trade,
+    time_cell,
+    trade_block,
+)
 from backtestdb.ingest.requests import IngestRequest
 from backtestdb.ingest.validation import TradeValidator
 from backtestdb.ingest.writers.events import copy_events, event_line, insert_events, numbered
-from backtestdb.money import from_cents, to_cents
 from backtestdb.parsing.events_json import EVENT_FIELDS, EventReader, RawEvent
-from backtestdb.parsing.records import RawTrade, Report, Scalar, TradeSource
+from backtestdb.parsing.json_spool import BLOCK_ITEMS
+from backtestdb.parsing.records import RawTrade, Report, TradeSource
 
 __all__ = ["EventsIngest", "classify", "open_events"]
-
-#: Trade field -> the event field it comes from (the key named in a trade's errors).
-TRADE_KEYS = {
-    "deal_id": "position_id",
-    "direction": "direction",
-    "open_time": "time",
-    "close_time": "time",
-    "entry_price": "entry_price",
-    "exit_price": "close_price",
-    "quantity": "quantity",
-    "volume": "volume",
-    "pips": "pips",
-    "gross_profit": "gross_profit",
-    "profit": "balance",
-    "balance": "balance",
-}
-#: Trade fields every trade has (a closing event carries these); the others count as
-#: columns of the file only when its first event has them.
-ALWAYS = frozenset(
-    {"deal_id", "direction", "open_time", "close_time", "exit_price", "profit", "balance"}
-)
 
 
 @dataclass(slots=True)
@@ -71,6 +66,15 @@ class Position:
 
     opened: Event | None
     rows: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Closed:
+    """A closed position's events, waiting for its trade (the closing event's row; None:
+    none) to be checked."""
+
+    trade_row: int | None
+    rows: list[str]
 
 
 def open_events(
@@ -115,12 +119,16 @@ class EventsIngest:
         first = next(events, None)
         self._events: Iterator[RawEvent] = events if first is None else chain([first], events)
         #: The file's own starting balance: the first event's equity, when it has one.
-        self.start = _equity(first)
+        self.start = starting_equity(first)
         self.initial = Decimal(0)
         self.balance: Decimal | None = self.start
         self.drawdown = EquityDrawdown()
         self.open: dict[str, Position] = {}
         self._validator: TradeValidator | None = None
+        #: Closed positions whose trades are not checked yet, and those trades' time cells.
+        self._closed_positions: list[Closed] = []
+        self._times: list[TimeCells] = []
+        self._numbered = 0
         self._batch: list[str] = []
         #: Closed events' rows, as COPY lines in UTF-8, until `store_events`.
         self._spool = spool
@@ -137,10 +145,12 @@ class EventsIngest:
         }
         self.source = TradeSource(
             file=file,
-            rows=self._trades(),
+            rows=self._one_by_one(),
             columns={**columns, "symbol": "symbol"},
             header=list(seen.values()) or list(TRADE_KEYS),
         )
+        #: The columns of the trades' blocks: every field a trade has (`event_trades`).
+        self.plan: Plan = item_plan(self.source, FIELDS)
 
     def use_initial_balance(self, given: Decimal | None, reported: Decimal | None) -> None:
         """The backtest's initial balance: the one given, else the first event's equity,
@@ -160,9 +170,49 @@ class EventsIngest:
         self._validator = validator
         self.checker.sink = validator
 
-    def _trades(self) -> Iterator[RawTrade]:
+    def trade_blocks(self) -> Iterator[ItemBlock]:
+        """The trades in blocks for the columnar path; call `checked` after each."""
+        validator = self._bound()
+        trades = self._trades()
+        self.checker.held = []
+        while block := list(islice(trades, BLOCK_ITEMS)):
+            times, self._times = self._times, []
+            self._mark = len(validator.errors)
+            yield trade_block(block, times, self.plan)
+
+    def checked(self, rows: Any) -> None:
+        """A block was checked, `rows` its valid trades: number their positions' events,
+        and put the events' errors among the trades'."""
+        self._number(set(rows.to_pylist()))
+        assert self.checker.held is not None
+        merge_held(self._bound(), self._mark, self.checker.held)
+
+    def _one_by_one(self) -> Iterator[RawTrade]:
+        """The trades for the row path, each numbered once the validator has read it."""
+        validator = self._bound()
+        for trade in self._trades():
+            self._times.clear()
+            accepted = validator.valid_count
+            yield trade
+            self._number((trade.row,) if validator.valid_count > accepted else ())
+
+    def _bound(self) -> TradeValidator:
         if self._validator is None:
             raise RuntimeError("EventsIngest.bind was not called")  # a wiring bug
+        return self._validator
+
+    def _number(self, valid: Container[int]) -> None:
+        """Number the closed positions' events by their trades (`valid`: the rows of
+        those the validator took) and spool them."""
+        for closed in self._closed_positions:
+            number = None
+            if closed.trade_row is not None and closed.trade_row in valid:
+                self._numbered += 1
+                number = self._numbered
+            self._keep(closed.rows, number)
+        self._closed_positions.clear()
+
+    def _trades(self) -> Iterator[RawTrade]:
         for raw in self._events:
             event = self.checker.check(raw)
             if event is None:
@@ -189,51 +239,31 @@ class EventsIngest:
         if raw.closes:
             position = self.open.pop(key, None)
             if position is not None:
-                self._keep(position.rows, None)
+                self._closed_positions.append(Closed(None, position.rows))
         elif key not in self.open:
             self.open[key] = Position(None)
 
     def _closed(self, position: Position, closing: Event) -> Iterator[RawTrade]:
-        """The trade of a closed position; its events then go with the trade's number (None
-        when validation refused the trade: skipped in `on_error=skip`)."""
-        assert self._validator is not None
-        accepted = self._validator.valid_count
-        if position.opened is None or position.opened is closing:
+        """The trade of a closed position; its events wait for it to be checked (a trade
+        validation refuses numbers none: skipped in `on_error=skip`)."""
+        opened = position.opened
+        if opened is None:
             self.balance = closing.values["balance"]  # the account's, trade or not
-            if position.opened is closing:
-                problem = "the position closes at its first event"
-                yield RawTrade(closing.row, {}, problem=problem)
+            self._closed_positions.append(Closed(None, position.rows))
+            return
+        if opened is closing:
+            self.balance = closing.values["balance"]
+            trade = RawTrade(closing.row, {}, problem="the position closes at its first event")
+            self._times.append((None, None))
         else:
-            yield self._trade(position.opened, closing)
-        # Resumed once the validator has checked the trade just yielded.
-        number = self._validator.valid_count if self._validator.valid_count > accepted else None
-        self._keep(position.rows, number)
-
-    def _trade(self, opened: Event, closing: Event) -> RawTrade:
-        first, last = opened.values, closing.values
-        balance: Decimal = last["balance"]
-        assert self.balance is not None
-        net, self.balance = balance - self.balance, balance
-
-        def either(name: str) -> Scalar:
-            return _text(last[name] if last[name] is not None else first[name])
-
-        fields: dict[str, Scalar] = {
-            "deal_id": closing.position,
-            "symbol": self.symbol,
-            "direction": either("direction"),
-            "open_time": first["time"].isoformat(),
-            "close_time": last["time"].isoformat(),
-            "entry_price": either("entry_price"),
-            "exit_price": str(last["close_price"]),
-            "quantity": either("quantity"),
-            "volume": either("volume"),
-            "pips": _text(last["pips"]),
-            "gross_profit": _text(last["gross_profit"]),
-            "profit": str(net),
-            "balance": str(balance),
-        }
-        return RawTrade(closing.row, fields)
+            last = closing.values
+            balance: Decimal = last["balance"]
+            assert self.balance is not None
+            trade = position_trade(opened, closing, balance - self.balance, self.symbol)
+            self.balance = balance
+            self._times.append((time_cell(opened.values["time"]), time_cell(last["time"])))
+        self._closed_positions.append(Closed(trade.row, position.rows))
+        yield trade
 
     def _keep(self, rows: list[str], number: int | None) -> None:
         batch = self._batch
@@ -249,12 +279,16 @@ class EventsIngest:
     def store_events(self, session: Session, backtest_id: uuid.UUID) -> None:
         """Insert the events once the trades are written (see the module docstring); the
         positions still open at the end go with no trade number."""
+        validator = self._bound()
+        self._number(())  # positions closed after the last trade have none
+        if self.checker.held is not None:  # the events' errors after the last block
+            merge_held(validator, len(validator.errors), self.checker.held)
+            self.checker.held = None
         self.still_open = len(self.open)
         for position in self.open.values():
             self._keep(position.rows, None)
         self.open.clear()
-        assert self._validator is not None
-        if self.strict and self._validator.error_count:
+        if self.strict and validator.error_count:
             return  # the ingest fails: nothing to store
         self._spool_batch()
         if session.get_bind().dialect.name == "postgresql":
@@ -282,19 +316,3 @@ class EventsIngest:
                 value=str(still_open),
             )
         ]
-
-
-def _equity(first: RawEvent | None) -> Decimal | None:
-    """The first event's equity in cents, if it is a number (a bad one is reported when
-    the event is checked)."""
-    value = None if first is None else first.fields.get("equity")
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return from_cents(to_cents(Decimal(str(value))))
-    except ArithmeticError:
-        return None
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -110,7 +110,7 @@ def ingest(
         progress = progress_of(request, reading)
         stored = write_trades(
             session, backtest.id, source, validator, deriver, progress, request,
-            csv_limits=csv_limits,
+            csv_limits=csv_limits, from_events=plan,
         )  # fmt: skip
         if plan is not None:
             plan.store_events(session, backtest.id)
@@ -168,10 +168,11 @@ def write_trades(
     request: IngestRequest,
     batch_size: int = 5000,
     csv_limits: CsvLimits = DEFAULT_LIMITS,
+    from_events: events.EventsIngest | None = None,
 ) -> derived.StoredTrades:
     """COPY on PostgreSQL, batched executemany elsewhere; both store the same text. A
     History CSV goes through the columnar path where it reads the file, a report's items
-    always."""
+    and the trades of an events.json always."""
 
     def keep_going() -> bool:
         return request.on_error == "skip" or not validator.error_count
@@ -183,6 +184,10 @@ def write_trades(
         blocks = columnar_store.csv_texts(path, start, source, validator, deriver, csv_limits)
     elif columnar_store.reads_items(source):
         blocks = columnar_store.item_texts(source, validator, deriver)
+    elif from_events is not None and not columnar.ROW_PATH_ONLY:
+        blocks = columnar_store.block_texts(
+            from_events.trade_blocks(), from_events.plan, validator, deriver, from_events.checked
+        )
     if blocks is not None:
         return columnar_store.store_trades(
             session, backtest_id, blocks, deriver, keep_going=keep_going, on_progress=on_progress

@@ -9,7 +9,7 @@ streamed, else from the decoded items (a report read whole).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -37,19 +37,22 @@ class ItemBlock:
     extra: Any
     #: The RawTrade of a row, by (index in the block, row), as the row path has it.
     raw: Callable[[int, int], RawTrade]
+    #: Each row's number in its file, when they do not run on from `first_row`.
+    rows: Any = None
 
 
-def item_plan(source: TradeSource) -> Plan:
+def item_plan(source: TradeSource, fields: Collection[str] = ()) -> Plan:
     """The Plan of a report's blocks: a column per canonical field found, and the fees
-    always (a report item without one has none: 0, as the validator reads it)."""
-    found = set(source.columns) | {"commission", "swap"}
-    fields = [name for name in TRADE_FIELDS if name in found]
+    always (a report item without one has none: 0, as the validator reads it); or a
+    column for each of `fields`, when given."""
+    found = set(fields) or set(source.columns) | {"commission", "swap"}
+    header = [name for name in TRADE_FIELDS if name in found]
     cells = TradeSource(
         file=source.file,
         rows=iter(()),
         columns=source.columns,
-        header=fields,
-        indexes={name: index for index, name in enumerate(fields)},
+        header=header,
+        indexes={name: index for index, name in enumerate(header)},
     )
     return Plan.of(cells)
 
@@ -64,7 +67,7 @@ def item_blocks(source: TradeSource, plan: Plan) -> Iterator[ItemBlock]:
     row = 1
     while block := list(islice(source.items, size)):
         cells = block_cells(block, source.item_fields)
-        table = _table(cells.fields, plan, cells.rows)
+        table = cells_table(cells.fields, plan, cells.rows)
 
         def raw(index: int, at: int, block: list[dict[str, Any]] = block) -> RawTrade:
             return source.item_raw(at, block[index])
@@ -73,7 +76,7 @@ def item_blocks(source: TradeSource, plan: Plan) -> Iterator[ItemBlock]:
         row += len(block)
 
 
-def _table(fields: dict[str, Any], plan: Plan, rows: int) -> pa.Table:
+def cells_table(fields: dict[str, Any], plan: Plan, rows: int) -> pa.Table:
     """The plan's columns of a block (a field the block has no value of: null cells)."""
     empty = pa.nulls(rows, pa.string())
     texts = [texts_of(fields[name]) if name in fields else empty for name in plan.source.header]
@@ -88,7 +91,7 @@ def _spooled(source: TradeSource, plan: Plan) -> Iterator[ItemBlock]:
         cells = BlockCells(fields, columns["@odd"], columns["@extra"])
         items = columns["@item"]
         yield ItemBlock(
-            row, _table(cells.fields, plan, cells.rows), cells.odd, cells.extra,
+            row, cells_table(cells.fields, plan, cells.rows), cells.odd, cells.extra,
             _spooled_raw(source, cells, items),
         )  # fmt: skip
         row += stored.num_rows
@@ -121,5 +124,7 @@ def valid_items(block: ItemBlock, plan: Plan, validator: TradeValidator) -> pa.T
     """The block's valid trades in row order, as `cells.COLUMNS`."""
     normalised = normalise(block.table, block.first_row, plan)
     normalised.values["extra"] = block.extra
+    if block.rows is not None:
+        normalised.values["row"] = block.rows
     normalised.ok = pc.and_(normalised.ok, pc.invert(block.odd))
     return checked_trades(normalised, validator, block.raw)

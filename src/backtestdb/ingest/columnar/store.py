@@ -5,7 +5,7 @@ batches (SQLite), in the ingest's own transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -19,7 +19,7 @@ from backtestdb.ingest.columnar import encode
 from backtestdb.ingest.columnar.blocks import Block, BlockReader, data_start
 from backtestdb.ingest.columnar.carry import derive
 from backtestdb.ingest.columnar.cells import Plan
-from backtestdb.ingest.columnar.items import item_blocks, item_plan, valid_items
+from backtestdb.ingest.columnar.items import ItemBlock, item_blocks, item_plan, valid_items
 from backtestdb.ingest.columnar.rows import valid_trades
 from backtestdb.ingest.derived import Deriver, Progress, StoredTrades
 from backtestdb.ingest.stored_rows import encoded_trades
@@ -73,8 +73,19 @@ def item_texts(
 ) -> Iterator[pa.Table]:
     """The stored text of every valid trade of a report's items, a table per block."""
     plan = item_plan(source)
-    for block in item_blocks(source, plan):
+    return block_texts(item_blocks(source, plan), plan, validator, deriver)
+
+
+def block_texts(
+    blocks: Iterable[ItemBlock], plan: Plan, validator: TradeValidator, deriver: Deriver,
+    checked: Callable[[pa.Array], None] | None = None,
+) -> Iterator[pa.Table]:  # fmt: skip
+    """The stored text of every valid trade of the blocks, a table per block; `checked`
+    is told each block's valid rows (their numbers in the file) before it is stored."""
+    for block in blocks:
         trades = valid_items(block, plan, validator)
+        if checked is not None:
+            checked(trades.column("row").combine_chunks())
         texts = encode.stored_texts(trades, derive(trades, deriver))
         del block, trades
         yield texts
