@@ -9,18 +9,20 @@ and inside blocks.
 
 from __future__ import annotations
 
+import math
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb import models
 from backtestdb.config import Settings
-from backtestdb.ingest import IngestRequest, columnar, events
+from backtestdb.ingest import IngestRequest, columnar, event_blocks, events
 from backtestdb.ingest.columnar import store
 from backtestdb.storage import SourceFile
 from tests import test_columnar
@@ -59,7 +61,7 @@ def both_ways(
     for row_path in (False, True):
         with monkeypatch.context() as patch:
             patch.setattr(columnar, "ROW_PATH_ONLY", row_path)
-            patch.setattr(events, "BLOCK_ITEMS", block)
+            patch.setattr(events, "BLOCK_EVENTS", block)
             patch.setattr(store, "valid_items", recorded(store.valid_items, blocks))
             patch.setattr(test_columnar, "snapshot", with_events)
             outcomes.append(outcome_of(factory, settings, engine, request))
@@ -143,3 +145,70 @@ def test_a_strict_ingest_fails_alike_and_keeps_the_first_errors(
     assert fast["count"] > 10
     assert len(fast["errors"]) == min(max_errors, fast["count"])
     assert fast == slow
+
+
+def noisy(value: float, rng: random.Random) -> float:
+    """`value` a few ulps off, as a double sum leaves it."""
+    for _ in range(rng.randint(0, 3)):
+        value = math.nextafter(value, math.inf if rng.random() < 0.5 else -math.inf)
+    return value
+
+
+#: Numbers the fast lane reads, or leaves to the checker, in every number key.
+NUMBER_VALUES: list[Any] = [
+    0.0, -0.0, 0, 1e12, 1e15, 123456789012.0, 2**53 + 0.0, 1e-05, 0.0001, 5e-324, 1.005,
+    2.675, -2.675, 99999999999.99, 1e11, 0.1 + 0.2, 10000, -1, 999999999999999.9,
+]  # fmt: skip
+
+
+def lane_events(path: Path, seed: int) -> Path:
+    """The file's events with noisy floats throughout, odd numbers, a key spelt two ways,
+    keys first met mid-file and items that are not objects."""
+    rng = random.Random(seed)
+    found = read_events(path)
+    keys = ("volume", "quantity", "entryPrice", "closePrice", "sl", "tp", "grossProfit")
+    for index, event in enumerate(found):
+        for key in (*keys, "pips", "balance", "equity"):
+            value = event.get(key)
+            if type(value) is float:
+                event[key] = noisy(value * rng.choice([1, 1, 1, 10.0 ** rng.randint(-6, 9)]), rng)
+        if rng.random() < 0.05:
+            event[rng.choice(keys)] = rng.choice(NUMBER_VALUES)
+        if index == 30:
+            event["position"] = event.pop("positionId")  # the other spelling, once
+        if index == 50:
+            event["lots"] = event.pop("quantity", 1.0)  # first met here
+        if index in (1, 2, 3) or (index > 60 and rng.random() < 0.1):
+            event["timestamp"] = event.pop("time")  # the key that names the field
+        if index in (0, 80):  # the errors name it as first met
+            event.pop("time", None)
+            event.pop("timestamp", None)
+    found.insert(44, [1, 2])
+    found.insert(45, "not an event")
+    return write_json(path, found)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+@pytest.mark.parametrize("block", [7, 64])
+def test_the_fast_lane_reads_every_number_as_the_checker(
+    factory: sessionmaker[Session], settings: Settings, engine: Engine, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int,
+) -> None:  # fmt: skip
+    path, _ = events_file(tmp_path, trades=80)
+    lane_events(path, seed)
+    fast, slow, _ = both_ways(
+        factory, settings, engine, path, monkeypatch, block=block, on_error="skip"
+    )
+    assert "stored" in fast, fast
+    assert len(fast["stored"]["trades"]) > 40
+    assert len(fast["stored"]["events"]) > 150
+    assert fast == slow
+
+
+def test_fast_cents_are_decimal_quantize() -> None:
+    rng = random.Random(8)
+    values = [repr(rng.uniform(-1e6, 1e6)) for _ in range(3000)]
+    values += [repr(round(rng.uniform(-100, 100), 3)) for _ in range(3000)]
+    values += ["-0.001", "-0.005", "0.005", "0.004", "12", "-7", "0.0", "999.995", "-999.995"]
+    expected = [str(Decimal(v).quantize(Decimal("0.01"), ROUND_HALF_UP)) for v in values]
+    assert event_blocks._in_cents(pa.array(values)).to_pylist() == expected

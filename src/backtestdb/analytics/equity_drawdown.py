@@ -21,9 +21,13 @@ class EquityDrawdown:
 
     def add(self, equity: Decimal | None) -> None:
         """One equity in time order; None (an event without equity) is passed over."""
-        if equity is None:
+        if equity is not None:
+            self.add_cents(to_cents(equity))
+
+    def add_cents(self, cents: int | None) -> None:
+        """One equity in cents; None is passed over."""
+        if cents is None:
             return
-        cents = to_cents(equity)
         if self.peak is None or cents > self.peak:
             self.peak = cents
         fall = self.peak - cents

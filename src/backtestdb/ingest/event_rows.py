@@ -161,7 +161,8 @@ class EventChecker:
         self.sink: ErrorSink | None = None
         #: When a list: where errors wait, counted in the sink (see `ingest.event_trades`).
         self.held: list[RowError] | None = None
-        self._serials = DealIds()
+        #: The serials seen, for the check that each is new (`event_blocks`' caller too).
+        self.serials = DealIds()
 
     def check(self, raw: RawEvent) -> Event | None:
         """The event, or None after recording each of its errors."""
@@ -209,7 +210,7 @@ class EventChecker:
     def _unique(self, raw: RawEvent, found: int | None) -> list[tuple[str, str]]:
         if found is None:
             return []
-        first = self._serials.first_row_of(found, raw.row)
+        first = self.serials.first_row_of(found, raw.row)
         return [] if first == raw.row else [("serial", f"duplicate serial, first in row {first}")]
 
     def _error(self, raw: RawEvent, name: str | None, message: str) -> None:
@@ -234,7 +235,8 @@ _PLAIN: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # to_decimal's own fast
 _SHORT: Final = 20
 _LARGE: Final = 10**_SHORT
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_DIRECTIONS: Final = {
+#: Each direction alias as written in lower, upper or title case -> the direction.
+DIRECTION_SPELLINGS: Final = {
     spelled: direction
     for alias, direction in DIRECTION_ALIASES.items()
     for spelled in (alias, alias.upper(), alias.capitalize())
@@ -272,7 +274,7 @@ def _fast_time(value: Scalar) -> Any:
 
 
 def _fast_direction(value: Scalar) -> Any:
-    return _DIRECTIONS.get(value, SLOW) if type(value) is str else SLOW
+    return DIRECTION_SPELLINGS.get(value, SLOW) if type(value) is str else SLOW
 
 
 def _fast_number(bounds: Bounds, zero_unset: bool) -> Callable[[Scalar], Any]:

@@ -104,8 +104,9 @@ def denoise(number: float) -> str:
 
 
 class EventReader:
-    """Iterate to get the file's events in order; `columns` maps each canonical field seen
-    so far to its key as written (for errors that name the user's key)."""
+    """Iterate to get the file's events in order (or `items`, then `raw` each); `columns`
+    maps each canonical field read so far to its key as written (for errors that name the
+    user's key)."""
 
     def __init__(self, stream: IO[bytes], file: str) -> None:
         self.file = file
@@ -116,20 +117,29 @@ class EventReader:
 
     def __iter__(self) -> Iterator[RawEvent]:
         for row, item in self._items:
-            if not isinstance(item, dict):
-                yield RawEvent(row, problem="event is not a JSON object")
-                continue
-            yield RawEvent(row, self._fields(item))
+            yield self.raw(row, item)
+
+    def items(self) -> Iterator[tuple[int, Any]]:
+        """(1-based row, decoded item) of each event, instead of iterating the RawEvents."""
+        return self._items
+
+    def raw(self, row: int, item: Any) -> RawEvent:
+        """The RawEvent of one decoded item."""
+        if not isinstance(item, dict):
+            return RawEvent(row, problem="event is not a JSON object")
+        return RawEvent(row, self._fields(item))
 
     def _fields(self, item: dict[str, Any]) -> dict[str, Scalar]:
         # `scalar` inlined for the types ijson gives (millions of values on a big file).
         fields: dict[str, Scalar] = {}
-        keys = self._keys
+        keys, columns = self._keys, self.columns
         for key, value in item.items():
             known = keys.get(key)
-            canonical, noisy = known if known is not None else self._learn(key)
+            canonical, noisy = known if known is not None else self.field_of(key)
             if canonical is None or canonical in fields:
                 continue
+            if canonical not in columns:  # the first key seen of a field names it
+                columns[canonical] = key
             kind = type(value)
             if kind is float:
                 if value.is_integer() and abs(value) < _WHOLE:
@@ -142,12 +152,13 @@ class EventReader:
                 fields[canonical] = scalar(value, noisy)
         return fields
 
-    def _learn(self, key: str) -> tuple[str | None, bool]:
-        """A key's canonical field (None: ignored) and whether its numbers are denoised."""
-        canonical = _LOOKUP.get(normalize_name(key))
-        if canonical is not None:
-            self.columns.setdefault(canonical, key)
-        known = self._keys[key] = (canonical, canonical in DENOISED)
+    def field_of(self, key: str) -> tuple[str | None, bool]:
+        """A key's canonical field (None: ignored) and whether its numbers are denoised.
+        Only reading an event (`raw`) makes its keys `columns`."""
+        known = self._keys.get(key)
+        if known is None:
+            canonical = _LOOKUP.get(normalize_name(key))
+            known = self._keys[key] = (canonical, canonical in DENOISED)
         return known
 
 
