@@ -14,7 +14,6 @@ which checks it in file order).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,21 +29,20 @@ from backtestdb.ingest.event_rows import (
     MAX_LENGTHS,
     MAX_SERIAL,
     NUMBERS,
+    PLAIN,
+    SHORT,
     UNSET_WHEN_ZERO,
+    UNSTORABLE,
     Bounds,
     Event,
 )
 from backtestdb.ingest.writers.postgres import NULL, text
-from backtestdb.parsing.events_json import SIGNIFICANT
+from backtestdb.parsing.events_json import SIGNIFICANT, WHOLE, scalar
 from backtestdb.parsing.values import MAX_EPOCH_MS
 
-#: A JSON float below this in size that is whole is read as an int (2**53).
-_WHOLE: Final = 2**53
 _DENOISE: Final = f".{SIGNIFICANT}g"
-#: `event_rows._PLAIN`, and its length limit: the number texts the fast conversion takes.
-_PLAIN: Final = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
-_SHORT: Final = 20
-_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+#: The number texts the fast conversion takes (`event_rows.PLAIN`, up to `SHORT` long).
+_PLAIN: Final = f"^(?:{PLAIN.pattern})$"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MONEY: Final = frozenset(name for name, bounds in NUMBERS.items() if bounds.decimals is None)
 #: The number fields in the order of a trade_events COPY line (`writers.events`).
@@ -175,7 +173,7 @@ def _converted(name: str, values: list[Any], ok: list[bool]) -> list[Any]:
 
 def _whole(value: Any) -> Any:
     """A whole float as the reader gives it: an int."""
-    if type(value) is float and value.is_integer() and abs(value) < _WHOLE:
+    if type(value) is float and value.is_integer() and abs(value) < WHOLE:
         return int(value)
     return value
 
@@ -197,8 +195,8 @@ def _ids(values: list[Any], limit: int, *, ints: bool, optional: bool) -> list[A
         else:
             found.append(_BAD)
     strings = [v for v in found if type(v) is str]
-    if _UNSTORABLE.search("".join(strings)):
-        found = [_BAD if type(v) is str and _UNSTORABLE.search(v) else v for v in found]
+    if UNSTORABLE.search("".join(strings)):
+        found = [_BAD if type(v) is str and UNSTORABLE.search(v) else v for v in found]
     return found
 
 
@@ -238,13 +236,8 @@ def _as_read(values: list[Any], *, noisy: bool) -> tuple[list[Any], list[int]]:
         kind = type(value)
         if value is None:
             found.append(None)
-        elif kind is float:
-            if value.is_integer() and abs(value) < _WHOLE:
-                found.append(str(int(value)))
-            else:
-                found.append(format(value, _DENOISE) if noisy else repr(value))
-        elif kind is int:
-            found.append(str(value))
+        elif kind is float or kind is int:
+            found.append(str(scalar(value, noisy)))  # the reader's own reading
         else:  # text, bools, objects: the checker reads them
             found.append(None)
             bad.append(index)
@@ -273,7 +266,7 @@ def _taken(texts: Any, bounds: Bounds) -> Any:
     """Which texts the fast conversion takes: plain and short, in bounds, with few enough
     places (null stays null)."""
     plain = pc.and_(
-        pc.match_substring_regex(texts, _PLAIN), pc.less_equal(pc.utf8_length(texts), _SHORT)
+        pc.match_substring_regex(texts, _PLAIN), pc.less_equal(pc.utf8_length(texts), SHORT)
     )
     plain = pc.and_(plain, pc.invert(pc.is_in(texts, value_set=_NEGATIVE_ZEROS)))
     if bounds.decimals is not None:

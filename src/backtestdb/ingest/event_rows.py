@@ -33,7 +33,7 @@ MAX_SERIAL: Final = 2**31 - 1
 #: Longest text of each text column of trade_events.
 MAX_LENGTHS: Final = {"position_id": 64, "order_id": 64, "event": 64}
 #: Text PostgreSQL cannot store: NUL, and a surrogate left unpaired by a \u escape.
-_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ def text(value: Scalar) -> str:
     if isinstance(value, bool):
         raise ValueError("expected a text or a number, got a boolean")
     found = str(value).strip()
-    if _UNSTORABLE.search(found):
+    if UNSTORABLE.search(found):
         raise ValueError("text holds a NUL character or an unpaired \\u surrogate escape")
     return found
 
@@ -230,10 +230,10 @@ class EventChecker:
 # gives it), converted as `EventChecker._convert` would, in fewer steps; any other form,
 # or a value they would refuse, is SLOW and goes to `_convert` (its exact message).
 SLOW: Final = object()
-_PLAIN: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # to_decimal's own fast form
+PLAIN: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # to_decimal's own fast form
 #: Longer texts or ints take the full path (quantize stays within the context's digits).
-_SHORT: Final = 20
-_LARGE: Final = 10**_SHORT
+SHORT: Final = 20
+_LARGE: Final = 10**SHORT
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 #: Each direction alias as written in lower, upper or title case -> the direction.
 DIRECTION_SPELLINGS: Final = {
@@ -262,7 +262,7 @@ def _fast_text(value: Scalar, limit: int) -> Any:
     if type(value) is not str:
         return SLOW
     found = value.strip()
-    if not found or len(found) > limit or _UNSTORABLE.search(found):
+    if not found or len(found) > limit or UNSTORABLE.search(found):
         return SLOW
     return found
 
@@ -282,7 +282,7 @@ def _fast_number(bounds: Bounds, zero_unset: bool) -> Callable[[Scalar], Any]:
 
     def convert(value: Scalar) -> Any:
         if type(value) is str:
-            if len(value) > _SHORT or not _PLAIN.fullmatch(value):
+            if len(value) > SHORT or not PLAIN.fullmatch(value):
                 return SLOW
             if zero_unset and value == "0":
                 return None

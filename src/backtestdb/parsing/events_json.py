@@ -58,7 +58,7 @@ _LOOKUP: Final = {
 SIGNIFICANT: Final = 12
 _DENOISE_FORMAT: Final = f".{SIGNIFICANT}g"
 #: Whole floats below this are exact ints (2**53: a double's integer precision).
-_WHOLE: Final = 2**53
+WHOLE: Final = 2**53
 #: Fields whose float noise is removed by `denoise`; money is rounded to cents instead.
 DENOISED: Final = frozenset(
     {"volume", "quantity", "entry_price", "close_price", "stop_loss", "take_profit", "pips"}
@@ -142,7 +142,7 @@ class EventReader:
                 columns[canonical] = key
             kind = type(value)
             if kind is float:
-                if value.is_integer() and abs(value) < _WHOLE:
+                if value.is_integer() and abs(value) < WHOLE:
                     fields[canonical] = int(value)
                 else:
                     fields[canonical] = format(value, _DENOISE_FORMAT) if noisy else repr(value)
@@ -166,7 +166,7 @@ def scalar(value: Any, noisy: bool = False) -> Scalar:
     """A JSON value as a Scalar: a whole number as an int, other numbers as text
     (`denoise`d when `noisy`)."""
     if type(value) is float:
-        if value.is_integer() and abs(value) < _WHOLE:
+        if value.is_integer() and abs(value) < WHOLE:
             return int(value)
         return denoise(value) if noisy else repr(value)
     if value is None or isinstance(value, str | int | bool):
