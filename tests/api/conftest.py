@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from backtestdb.backtests.service import MAX_PARAMETER_FILTERS, MAX_RANGE_FILTERS, PARAMETER_PREFIX
 from backtestdb.config import Settings
 from backtestdb.server import create_app
 from tests.conftest import BASIC
@@ -65,3 +66,12 @@ def wait_for_job(client: TestClient, job_id: str, timeout: float = 30) -> dict[s
             return job
         assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
         time.sleep(0.05)
+
+
+def over_filter_caps(query: dict[str, Any] | None) -> bool:
+    """Whether a list request holds more `min_`/`max_` or `param.*` filters than it takes:
+    the caps (a 422) cannot be said in OpenAPI, which documents every metric's filters."""
+    keys = list(query or {})
+    ranges = sum(key.startswith(("min_", "max_")) for key in keys)
+    parameters = sum(key.startswith(PARAMETER_PREFIX) for key in keys)
+    return ranges > MAX_RANGE_FILTERS or parameters > MAX_PARAMETER_FILTERS

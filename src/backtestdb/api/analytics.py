@@ -29,6 +29,7 @@ from backtestdb.analytics.schemas import (
 )
 from backtestdb.analytics.summary_text import summary_text
 from backtestdb.api.deps import (
+    NO_NUL,
     ApiKeyDep,
     Exports,
     ExportsDep,
@@ -90,8 +91,8 @@ async def backtests_csv(
     sort: Annotated[
         str, Query(description="As for the list", json_schema_extra=SORT_SCHEMA)
     ] = "-created_at",
-    symbol: Annotated[str | None, Query(max_length=255)] = None,
-    name: Annotated[str | None, Query(max_length=255)] = None,
+    symbol: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
+    name: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
     created_from: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
     created_to: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
 ) -> StreamingResponse:

@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from backtestdb import backtests, jobs
-from backtestdb.api.deps import ApiKeyDep, QueryTime, SessionDep, SettingsDep, SingleQueryDep
+from backtestdb.api.deps import (
+    NO_NUL,
+    ApiKeyDep,
+    QueryTime,
+    SessionDep,
+    SettingsDep,
+    SingleQueryDep,
+)
 from backtestdb.api.openapi import LIST_FILTERS, SORT_SCHEMA, error_responses
 from backtestdb.schemas import (
     BacktestOut,
@@ -24,7 +31,7 @@ from backtestdb.storage import open_storage
 
 router = APIRouter(prefix="/api/v1", tags=["backtests"], dependencies=[ApiKeyDep, SingleQueryDep])
 
-FilterText = Annotated[str | None, Query(max_length=255)]
+FilterText = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]
 OPEN_FILTER = "UTC when no offset; a trade without an opening time never matches"
 
 
@@ -47,10 +54,12 @@ def list_backtests(
         ),
     ] = "-created_at",
     symbol: Annotated[
-        str | None, Query(max_length=255, description="The backtest's symbol or a traded one")
+        str | None,
+        Query(max_length=255, pattern=NO_NUL, description="The backtest's symbol or a traded one"),
     ] = None,
     name: Annotated[
-        str | None, Query(max_length=255, description="Case-insensitive part of the name")
+        str | None,
+        Query(max_length=255, pattern=NO_NUL, description="Case-insensitive part of the name"),
     ] = None,
     created_from: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,
     created_to: Annotated[QueryTime | None, Query(description="UTC when no offset")] = None,

@@ -214,3 +214,6 @@ def _not_a_number(value: object) -> object:
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 #: A time in a query: ISO 8601, UTC when it has no offset (`backtests.service.as_utc`).
 QueryTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+#: A query text holds no NUL (PostgreSQL text cannot): the schema says so, for clients.
+NO_NUL = r"^[^\x00]*$"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import StringConstraints
 
 from backtestdb import backtests, runs
-from backtestdb.api.deps import ApiKeyDep, SessionDep, SettingsDep, SingleQueryDep
+from backtestdb.api.deps import NO_NUL, ApiKeyDep, SessionDep, SettingsDep, SingleQueryDep
 from backtestdb.api.openapi import LIST_FILTERS, SORT_SCHEMA, error_responses
 from backtestdb.errors import InvalidRequest, RowError
 from backtestdb.runs.schemas import (
@@ -61,7 +61,8 @@ def list_runs(
         ),
     ] = "-created_at",
     name: Annotated[
-        str | None, Query(max_length=255, description="Case-insensitive part of the name")
+        str | None,
+        Query(max_length=255, pattern=NO_NUL, description="Case-insensitive part of the name"),
     ] = None,
 ) -> RunPage:
     items, total = runs.list_runs(session, limit=limit, offset=offset, sort=sort, name=name)
@@ -91,7 +92,8 @@ def get_run(
         ),
     ] = runs.PASS_SORT,
     name: Annotated[
-        str | None, Query(max_length=255, description="Case-insensitive part of a pass's name")
+        str | None,
+        Query(max_length=255, pattern=NO_NUL, description="Case-insensitive part of a pass's name"),
     ] = None,
 ) -> RunDetail:
     """Besides the parameters below: `min_<metric>` / `max_<metric>` for every numeric
@@ -123,7 +125,7 @@ def get_sensitivity(
     run_id: uuid.UUID,
     session: SessionDep,
     parameter: Annotated[
-        list[Annotated[str, StringConstraints(max_length=255)]],
+        list[Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL)]],
         Query(
             min_length=1,
             max_length=2,
