@@ -55,9 +55,9 @@ TRADE_VALUES: Final = (
     *("direction", "entry_price", "close_price", "quantity", "volume", "pips"),
     *("gross_profit", "balance"),
 )
-_BAD: Final = object()
+_BAD: Final = object()  # a value the fast lane leaves to the checker
 #: A -0.0 as `.12g` and `repr` write it: the reader reads it as the int 0.
-_NEGATIVE_ZEROS: Final = pa.array(["-0", "-0.0"])  # a value the fast lane leaves to the checker
+_NEGATIVE_ZEROS: Final = pa.array(["-0", "-0.0"])
 
 
 @dataclass(slots=True)
