@@ -23,11 +23,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backtestdb import models
+from backtestdb.analytics import close_order
 from backtestdb.config import Settings
 from backtestdb.errors import BacktestdbError, ValidationFailed
 from backtestdb.ingest import IngestRequest, columnar
 from backtestdb.ingest.columnar import numbers, store, times
-from backtestdb.jobs import run_ingest
+from backtestdb.jobs import lifecycle, run_ingest
 from backtestdb.parsing.values import to_decimal, to_utc
 from backtestdb.storage import SourceFile
 
@@ -377,3 +378,48 @@ def test_times_read_as_to_utc_reads_them(cells: list[str], taken: list[bool]) ->
         if micros is not None:
             moment = to_utc(cell, offset=timedelta(hours=2))
             assert micros == (moment - EPOCH) // timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("held", [None, 3], ids=["held", "too-many-held"])
+def test_an_entry_ordered_file_gets_its_metric_set_in_the_same_pass(
+    factory: sessionmaker[Session], settings: Settings, engine: Engine, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, held: int | None,
+) -> None:  # fmt: skip
+    """The backtest History lists trades by opening: the columnar path feeds the metric
+    set in close order as it reads (`CloseOrder`), and stores what the row path's
+    recomputation afterwards stores; past MAX_HELD it leaves it to the recomputation."""
+    monkeypatch.setattr(store.BlockReader.blocks, "__defaults__", (1, 4096))
+    if held is not None:
+        monkeypatch.setattr(close_order, "MAX_HELD", held)
+    refreshed: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        lifecycle, "refresh_metrics", recorded(lifecycle.refresh_metrics, refreshed)
+    )
+    path = written(tmp_path, "backtest", Forms(), trades=600)
+    fast, slow, blocks = both_ways(factory, settings, engine, path, monkeypatch)
+    assert blocks > 5
+    assert "stored" in fast, fast
+    assert len(refreshed) == (1 if held else 0) + 1  # the row path's run recomputes
+    assert fast["stored"]["backtest"]["profit_factor"] is not None
+    assert fast == slow
+
+
+def test_openings_out_of_order_leave_the_metric_set_to_the_recomputation(
+    factory: sessionmaker[Session], settings: Settings, engine: Engine, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(store.BlockReader.blocks, "__defaults__", (1, 4096))
+    path = written(tmp_path, "backtest", Forms(), trades=300)
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    rows[150], rows[10] = rows[10], rows[150]  # an opening earlier than one before it
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    refreshed: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        lifecycle, "refresh_metrics", recorded(lifecycle.refresh_metrics, refreshed)
+    )
+    fast, slow, _ = both_ways(
+        factory, settings, engine, path, monkeypatch, initial_balance=Decimal("10000")
+    )
+    assert "stored" in fast, fast
+    assert len(refreshed) == 2
+    assert fast == slow

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from backtestdb.analytics.close_order import CloseOrder
 from backtestdb.analytics.figures import CentsRow, Figures, FiguresAccumulator
 from backtestdb.errors import InputError, RowError
 from backtestdb.ingest.summary import DailyAccumulator, Summary, SummaryAccumulator
@@ -100,6 +101,8 @@ class Deriver:
         #: The full metric set, fed in the same pass (the trades are in close-time order
         #: until `out_of_order_row` says otherwise: then it must be computed afresh).
         self.figures = figures
+        #: The columnar path's feed of an entry-ordered file to `figures` in close order.
+        self.close_order: CloseOrder | None = None
         self.daily = DailyAccumulator()
         self.symbols: set[str] = set()
         self.first_open = "~"  # sorts after any time
@@ -120,6 +123,8 @@ class Deriver:
         balance: int | None,
     ) -> tuple[int, int, str]:
         """(balance_after, drawdown) in cents and drawdown_percent as text."""
+        if self.close_order is not None:  # rows one at a time cannot join its feed
+            self.figures = self.close_order = None
         if close_utc >= self.last_close:
             self.last_close = close_utc
         elif self.out_of_order_row is None:
@@ -172,6 +177,8 @@ class Deriver:
         )
 
     def finish(self) -> StoredTrades:
+        if self.close_order is not None:
+            self.close_order.finish()
         return StoredTrades(
             summary=self.accumulator.summary(),
             daily=self.daily,

@@ -18,6 +18,7 @@ from backtestdb.analytics.block_figures import (
     micros_of,
     moment_at,
 )
+from backtestdb.analytics.close_order import CloseOrder
 from backtestdb.ingest.derived import STORED_LIMIT, Deriver, parse_utc_text, utc_text
 from backtestdb.ingest.summary import Day
 from backtestdb.money import money_text
@@ -173,16 +174,25 @@ def _first_out_of_order(closes: Any, before: int | None) -> int | None:
 
 
 def _figures(trades: pa.Table, deriver: Deriver) -> None:
-    """The metric set, fed up to the first row out of close-time order (then it is computed
-    afterwards, as the row path does)."""
+    """The metric set, fed in close-time order: as the rows come while they are in it; a
+    file out of it from its first block on in opening order (`CloseOrder`); else up to
+    the first row out of order (then it is computed afterwards, as the row path does)."""
     closes = trades.column("close_us").combine_chunks()
     before = _micros(deriver.last_close) if deriver.last_close else None
     stop = _first_out_of_order(closes, before)
-    if deriver.figures is not None:
-        count = len(closes) if stop is None else stop
-        add_block(deriver.figures, trades.slice(0, count).select(list(BLOCK_COLUMNS)))
     if stop is not None and deriver.out_of_order_row is None:
         deriver.out_of_order_row = trades.column("row")[stop].as_py()
+        if before is None and deriver.figures is not None:  # nothing fed yet
+            deriver.close_order = CloseOrder(deriver.figures)
+    if deriver.figures is None:
+        return
+    rows = trades.select(list(BLOCK_COLUMNS))
+    if deriver.close_order is not None:
+        if not deriver.close_order.add(rows):
+            deriver.figures = deriver.close_order = None
+        return
+    add_block(deriver.figures, rows.slice(0, len(closes) if stop is None else stop))
+    if stop is not None:
         deriver.figures = None
 
 
