@@ -10,9 +10,9 @@ swap are stored NULL (docs/metrics.md).
 
 The events are read in blocks, a column at a time where they can be (`event_blocks`), the
 rest by the checker; the trades take the columnar path in blocks (`event_trades`). With
-`columnar.ROW_PATH_ONLY` every event goes through the checker and every trade through
-the row path, one at a time; a closed position's events wait for
-its trade to be checked, to get the trade's number.
+`columnar.ROW_PATH_ONLY` every event goes through the checker and every trade through the
+row path, one at a time. A closed position's events wait for its trade to be checked, to
+get the trade's number.
 
 Memory: only the open positions' events, and those of a block's closed positions, wait in
 memory, each as its row's COPY text (`writers.events`). Once numbered they go, in
