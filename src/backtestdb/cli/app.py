@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pyarrow
 import typer
 from pydantic import ValidationError
 
@@ -23,6 +24,10 @@ app.add_typer(runs.app, name="runs")
 def main() -> None:
     """Console entry point: errors raised before a command handles them (an unreachable or
     unmigrated database) still print as one readable line, not a traceback."""
+    # Ctrl-C and SIGTERM are the commands' to handle (a batch stops after the current
+    # backtest). pyarrow would otherwise catch one that lands during a read and raise
+    # ArrowCancelled, failing the backtest being read.
+    pyarrow.enable_signal_handlers(False)
     try:
         app()
     except BacktestdbError as error:
