@@ -29,6 +29,7 @@ from backtestdb.parsing import json_spool
 from backtestdb.parsing.fields import JSON_LOOKUP, normalize_name
 from backtestdb.parsing.json_spool import ItemSpool
 from backtestdb.parsing.text_stream import CHUNK, Opener
+from backtestdb.parsing.unread_runs import dropped
 
 MAX_DEPTH: Final = 512
 _OPEN: Final = frozenset({"start_map", "start_array"})
@@ -72,7 +73,9 @@ class Deferred(list[Any]):
 
 class Reader:
     """A file's bytes [start, end) for ijson; the first pass also looks for unstorable
-    escapes (`scan`). `convert` rewrites the bytes first (HTML entities)."""
+    escapes (`scan`). `convert` rewrites the bytes first (HTML entities). While the first
+    pass reads past a section no one reads, `dropping` is set: the runs of whole flat
+    objects it holds are dropped before yajl parses them (`unread_runs`)."""
 
     def __init__(
         self, stream: BinaryIO, start: int, end: int | None, *, scan: bool, file: str
@@ -81,6 +84,7 @@ class Reader:
         self.stream, self.left, self.scan, self.file = stream, end, scan, file
         self.tail = b""
         self.convert: Any = None
+        self.dropping = False
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson's look at what the stream gives
@@ -91,6 +95,8 @@ class Reader:
             if self.left is not None:
                 self.left -= len(raw)
             data = raw if self.convert is None else self.convert(raw, final=not raw)
+            if self.dropping:  # yajl has parsed, and the first pass read, all before
+                data = dropped(data)
             if self.scan:
                 self._scan(data, final=not raw)
             if data or not raw:  # b"" is the end to ijson
@@ -112,7 +118,7 @@ def read_skeleton(reader: Reader, file: str, *, spool: bool = False) -> Any:
     of the pass over a trade list."""
     events = ijson.basic_parse(reader, use_float=True, buf_size=CHUNK)
     try:
-        return skeleton(events, file, spool=spool)
+        return skeleton(events, file, spool=spool, reader=reader)
     except ijson.JSONError as exc:
         raise Unusual(file, f"invalid JSON: {reason(exc)}") from None
 
@@ -130,16 +136,20 @@ def reason(error: Exception) -> str:
 Stack = list[tuple[Any, str, tuple[str, ...]]]
 
 
-def skeleton(events: Iterator[tuple[str, Any]], file: str, *, spool: bool = False) -> Any:
-    """The first pass: the document with its big arrays deferred or left out."""
+def skeleton(
+    events: Iterator[tuple[str, Any]], file: str, *, spool: bool = False,
+    reader: Reader | None = None,
+) -> Any:  # fmt: skip
+    """The first pass: the document with its big arrays deferred or left out (`reader`:
+    the events' Reader, to drop what no one reads unparsed)."""
     root: list[Any] = []
     # seen: values per ijson prefix, down to the trades' depth.
-    return _resumed(events, root, [(root, "", ())], {}, file, spool)
+    return _resumed(events, root, [(root, "", ())], {}, file, spool, reader)
 
 
 def _resumed(
     events: Iterator[tuple[str, Any]], root: list[Any], stack: Stack, seen: dict[str, int],
-    file: str, spool: bool,
+    file: str, spool: bool, reader: Reader | None,
 ) -> Any:  # fmt: skip
     """`skeleton` from where `stack` is (the key of an open object comes in the events)."""
     key = ""
@@ -169,9 +179,10 @@ def _resumed(
             seen[deferred.prefix] = deferred.skip + deferred.size
             _put(parent, is_map, key, deferred)
             if read_past:  # the rest of the document, from these events on
-                return _resumed(chain(read_past, events), root, stack, seen, file, spool)
+                events = chain(read_past, events)
+                return _resumed(events, root, stack, seen, file, spool, reader)
         elif _unread(path):
-            _skip(events, depth, file)
+            _read_past(events, depth, file, reader)
             _put(parent, is_map, key, {} if event == "start_map" else [])
         else:
             if depth > MAX_DEPTH:
@@ -217,6 +228,20 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
             return
         if level + depth > MAX_DEPTH:
             raise Unusual(file, "invalid JSON: nested too deeply")
+
+
+def _read_past(
+    events: Iterator[tuple[str, Any]], depth: int, file: str, reader: Reader | None
+) -> None:
+    """`_skip` a section no one reads, with the reader dropping what it can unparsed."""
+    if reader is None:
+        _skip(events, depth, file)
+        return
+    reader.dropping = True
+    try:
+        _skip(events, depth, file)
+    finally:
+        reader.dropping = False
 
 
 def _scan_items(
