@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from backtestdb.parsing import json_stream
-from backtestdb.parsing.json_stream import Deferred, Reader, read_skeleton
+from backtestdb.parsing import json_reader, json_stream
+from backtestdb.parsing.json_reader import Reader
+from backtestdb.parsing.json_stream import Deferred, read_skeleton
 from backtestdb.parsing.unread_runs import droppable, dropped
 
 
@@ -77,6 +78,12 @@ DOCUMENT = {
 }
 
 
+def chunked(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """The Reader reads, and ijson asks for, `size` bytes at a time."""
+    monkeypatch.setattr(json_reader, "CHUNK", size)
+    monkeypatch.setattr(json_stream, "CHUNK", size)
+
+
 def skeleton_of(text: bytes) -> Any:
     reader = Reader(io.BytesIO(text), 0, None, scan=True, file="report.json")
     return read_skeleton(reader, "report.json")
@@ -86,7 +93,7 @@ def test_every_chunk_size_reads_the_same_document(monkeypatch: pytest.MonkeyPatc
     text = json.dumps(DOCUMENT).encode()
     whole = skeleton_of(text)
     for chunk in range(17, 400):
-        monkeypatch.setattr(json_stream, "CHUNK", chunk)
+        chunked(monkeypatch, chunk)
         assert skeleton_of(text) == whole, chunk
 
 
@@ -95,7 +102,7 @@ def test_the_document_is_the_same_wherever_the_chunks_split_it(
     chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = json.dumps(DOCUMENT).encode()
-    monkeypatch.setattr(json_stream, "CHUNK", chunk)
+    chunked(monkeypatch, chunk)
     kept: list[int] = []
 
     def counted(data: bytes) -> bytes:
@@ -103,7 +110,7 @@ def test_the_document_is_the_same_wherever_the_chunks_split_it(
         kept.append(len(data) - len(out))
         return out
 
-    monkeypatch.setattr(json_stream, "dropped", counted)
+    monkeypatch.setattr(json_reader, "dropped", counted)
     document = skeleton_of(text)
 
     expected = json.loads(text)

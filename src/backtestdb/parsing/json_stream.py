@@ -16,20 +16,19 @@ file whole instead, as before, and refuse a big one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from itertools import chain, islice
 from operator import itemgetter
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
 import ijson
 
 from backtestdb.errors import InputError
 from backtestdb.parsing import json_spool
 from backtestdb.parsing.fields import JSON_LOOKUP, normalize_name
+from backtestdb.parsing.json_reader import Reader, Unusual
 from backtestdb.parsing.json_spool import ItemSpool
 from backtestdb.parsing.text_stream import CHUNK, Opener
-from backtestdb.parsing.unread_runs import dropped
 
 MAX_DEPTH: Final = 512
 _OPEN: Final = frozenset({"start_map", "start_array"})
@@ -39,19 +38,6 @@ _START_MAP: Final = ("start_map", None)
 _END_MAP: Final = ("end_map", None)
 #: Top-level keys whose (big) values nothing reads; and equity's per-trade points.
 _UNREAD: Final = frozenset({"positions", "orders", "entries", "points"})
-_TAIL: Final = 32
-# A `\u` escape (not an escaped backslash before `u`) of NUL or of a surrogate not in a pair.
-_MAYBE_UNSTORABLE: Final = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-_UNSTORABLE: Final = re.compile(
-    rb"(?<!\\)(?:\\\\)*\\u(?:0000"
-    rb"|[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u)[dD][c-fC-F][0-9a-fA-F]{2})"
-)
-UNSTORABLE_MESSAGE: Final = "text holds a NUL character or an unpaired \\u surrogate escape"
-
-
-class Unusual(InputError):
-    """The streamed reading cannot promise json.loads' result (see the module docstring)."""
 
 
 class Deferred(list[Any]):
@@ -69,47 +55,6 @@ class Deferred(list[Any]):
         self.columns: dict[str, str] = {}
         #: The items' cells, when the first pass spooled them (`json_spool`).
         self.spool: ItemSpool | None = None
-
-
-class Reader:
-    """A file's bytes [start, end) for ijson; the first pass also looks for unstorable
-    escapes (`scan`). `convert` rewrites the bytes first (HTML entities). While the first
-    pass reads past a section no one reads, `dropping` is set: the runs of whole flat
-    objects it holds are dropped before yajl parses them (`unread_runs`)."""
-
-    def __init__(
-        self, stream: BinaryIO, start: int, end: int | None, *, scan: bool, file: str
-    ) -> None:
-        stream.seek(start)
-        self.stream, self.left, self.scan, self.file = stream, end, scan, file
-        self.tail = b""
-        self.convert: Any = None
-        self.dropping = False
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:  # ijson's look at what the stream gives
-            return b""
-        while True:
-            want = CHUNK if self.left is None else min(CHUNK, self.left)
-            raw = self.stream.read(want) if want else b""
-            if self.left is not None:
-                self.left -= len(raw)
-            data = raw if self.convert is None else self.convert(raw, final=not raw)
-            if self.dropping:  # yajl has parsed, and the first pass read, all before
-                data = dropped(data)
-            if self.scan:
-                self._scan(data, final=not raw)
-            if data or not raw:  # b"" is the end to ijson
-                return data
-
-    def _scan(self, data: bytes, final: bool) -> None:
-        window = self.tail + data
-        if _MAYBE_UNSTORABLE.search(window) is not None:
-            # A hit near the end may be the first half of a pair: the next window decides.
-            hit = _UNSTORABLE.search(window)
-            if hit is not None and (final or hit.start() < len(window) - 12):
-                raise Unusual(self.file, UNSTORABLE_MESSAGE)
-        self.tail = window[-_TAIL:]
 
 
 def read_skeleton(reader: Reader, file: str, *, spool: bool = False) -> Any:

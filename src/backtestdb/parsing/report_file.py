@@ -19,7 +19,8 @@ from backtestdb.errors import InputError
 from backtestdb.parsing import report_html, report_json
 from backtestdb.parsing.fields import check_storable, decode_text
 from backtestdb.parsing.html_stream import ByteSpan, Entities, is_blank, locate
-from backtestdb.parsing.json_stream import Reader, Unusual, deferred_items, read_skeleton
+from backtestdb.parsing.json_reader import Reader, Unusual
+from backtestdb.parsing.json_stream import deferred_items, read_skeleton
 from backtestdb.parsing.records import Report
 from backtestdb.parsing.report_html import REPORT_SCRIPT_ID, not_json
 from backtestdb.parsing.text_stream import Opener, TextFacts, check_text
