@@ -63,3 +63,22 @@ def test_many_out_of_order_ids_move_to_sorted_arrays(monkeypatch: pytest.MonkeyP
     assert seen.first_row_of(1001, 5003) == 5003  # nothing of the refused block recorded
     assert seen.first_row_of("A7", 5004) == 5004
     assert seen.first_row_of("A7", 5005) == 5004
+
+
+def test_rows_that_follow_on_are_kept_as_a_run_until_one_does_not() -> None:
+    seen = DealIds()
+    assert seen.extend_new([10, 20, 30], [4, 5, 6])
+    assert seen.first_row_of(40, 7) == 7
+    assert seen._rows.stored is None  # rows 4..7: held as first + index
+    assert seen.extend_new([50, 60], [9, 10])  # row 8 missing (a blank line, say)
+    assert seen.first_row_of(70, 12) == 12
+    assert seen._rows.stored is not None
+    assert [seen.first_row_of(i, 99) for i in (10, 30, 40, 50, 60, 70)] == [4, 6, 7, 9, 10, 12]
+    assert seen.first_row_of(30, 13) == 6
+
+
+def test_a_first_row_out_of_step_is_stored_at_once() -> None:
+    seen = DealIds()
+    for deal_id, row in [(1, 2), (2, 3), (3, 3), (4, 8)]:  # row 3 twice: a repeat elsewhere
+        seen.first_row_of(deal_id, row)
+    assert [seen.first_row_of(i, 99) for i in (1, 2, 3, 4)] == [2, 3, 3, 8]

@@ -1,17 +1,20 @@
 """Which row first used each deal id, in little memory (for the duplicate check).
 
 A dict of a million ints costs about 90 MB. cTrader numbers closing deals in close-time
-order, so ids mostly arrive increasing: those are appended to two typed arrays (16 bytes a
-trade) and looked up by bisection. Ids that arrive out of order (all of an entry-ordered
-export's, nearly), and ids that are not plain integers, go to a dict; once it holds many
-integers they move to a second pair of arrays, kept sorted (a merge by Arrow's sort), so
-memory stays at 16 bytes a trade in any order.
+order, so ids mostly arrive increasing: those are appended to a typed array and looked up
+by bisection, their rows beside them (`FirstRows`: nothing while each row follows the one
+before, as a file's rows mostly do, else a second typed array; 8 or 16 bytes a trade).
+Ids that arrive out of order (all of an entry-ordered export's, nearly), and ids that are
+not plain integers, go to a dict; once it holds many integers they move to a second pair
+of arrays, kept sorted (a merge by Arrow's sort), so memory stays at 16 bytes a trade in
+any order.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterable
 from itertools import pairwise
 
 import pyarrow as pa
@@ -42,10 +45,51 @@ def _array(values: pa.Array) -> array[int]:
     return out
 
 
+class FirstRows:
+    """The rows of the increasing ids, by index: `first + index` while each row is the one
+    after the row before; a typed array from the first that is not."""
+
+    def __init__(self) -> None:
+        self.first, self.count = 0, 0
+        self.stored: array[int] | None = None
+
+    def __getitem__(self, at: int) -> int:
+        return self.first + at if self.stored is None else self.stored[at]
+
+    def append(self, row: int) -> None:
+        if self.stored is None:
+            if not self.count:
+                self.first = row
+            if row == self.first + self.count:
+                self.count += 1
+                return
+            self._store()
+        assert self.stored is not None
+        self.stored.append(row)
+
+    def extend(self, rows: Iterable[int]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if self.stored is None:
+            if not self.count:
+                self.first = rows[0]
+            follow_on = self.first + self.count
+            if rows == list(range(follow_on, follow_on + len(rows))):  # compared in C
+                self.count += len(rows)
+                return
+            self._store()
+        assert self.stored is not None
+        self.stored.extend(rows)
+
+    def _store(self) -> None:
+        self.stored = array("q", range(self.first, self.first + self.count))
+
+
 class DealIds:
     def __init__(self) -> None:
         self._ids = array("q")  # increasing
-        self._rows = array("q")
+        self._rows = FirstRows()
         self._others: dict[int | str, int] = {}
         self._sorted_ids = array("q")  # out-of-order integers moved from the dict, sorted
         self._sorted_rows = array("q")
