@@ -25,6 +25,7 @@ from backtestdb.parsing.unread_runs import droppable, dropped
         (b'"b": 1}, {"t": "x"}, {"t": 2}], "other": 1}', (7, 29)),  # stops before `]`
         (b'1}, {"t": 1}, {"t": 2}]', (2, 22)),
         (b'1}, {"t": 1}]', (2, 12)),
+        (b'1}, {"$id": 1, "t": 2}, {"1t": 3}', (2, 33)),  # any key that cannot follow a string
     ],
 )
 def test_a_run_is_the_whole_flat_objects_after_the_first_sure_end(
@@ -43,7 +44,8 @@ def test_a_run_is_the_whole_flat_objects_after_the_first_sure_end(
         b'1}, {"t": {"u": 1}}, {"t": 2}',  # a nested object
         b'1}, {"t": [1, 2]}, {"t": 2}',  # an array inside
         b'1}, {"t": "a\\"b"}, {"t": 2}',  # an escape
-        b'1}, {"1t": 1}',  # a key the start's proof does not cover
+        b'1}, {":t": 1}',  # a key the start's proof does not cover
+        b'1}, {" t": 1}',
         b"1}, 5, 6}",  # not objects
         b"1}]",  # the array ends: nothing to drop
         b'1}], "next": [{"k": 1}, {"k": 2}]',  # past the section's end: not its to drop
@@ -64,6 +66,7 @@ POINTS: list[Any] = [
     "a string point",
     *({"timestamp": n, "label": "end} {"} for n in range(10)),
     *({"timestamp": n} for n in range(40)),
+    *({"$id": str(n), "": n, "t": None} for n in range(30)),  # keys of any first byte
 ]
 DOCUMENT = {
     "main": {"startingCapital": 10000.0, "symbol": "EURUSD"},

@@ -17,9 +17,10 @@ from typing import Final
 _STRUCTURE: Final = b'{}[]"\\'
 _NOT_STRUCTURE: Final = bytes(b for b in range(256) if b not in _STRUCTURE)
 # A `}` that must close an object in an array, whatever came before it in the file: were
-# it inside a string, that string would end at the quote before the key, and a letter
-# right after a string is not JSON. (An object's member would need a key, not `{`.)
-_ELEMENT_END: Final = re.compile(rb'\}(?=\s*,\s*\{\s*"[A-Za-z_])')
+# it inside a string, that string would end at the quote before the key, and only space,
+# `:`, `,`, `]` or `}` may follow a string in JSON. (An object's member needs a key, not
+# `{`.) A key starting with one of those, or a backslash, is left to yajl.
+_ELEMENT_END: Final = re.compile(rb'\}(?=\s*,\s*\{\s*"[^\s:,\]}\\])')
 
 
 def droppable(data: bytes) -> tuple[int, int] | None:
