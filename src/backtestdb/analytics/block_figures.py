@@ -10,7 +10,7 @@ tests/test_block_figures.py compares the two on random trades.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 
 from backtestdb.analytics.figures import CentsRow, FiguresAccumulator
 from backtestdb.analytics.sides import SideAccumulator
+from backtestdb.parsing.values import EPOCH
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_MICROS = 86_400_000_000
 #: Days added before dividing so that times before 1970 still floor to their day.
 _DAY_SHIFT = 100_000
@@ -36,12 +36,12 @@ _TIE_ORDER = [
 
 def moment_at(micros: int) -> datetime:
     """The aware UTC datetime of microseconds since the epoch."""
-    return _EPOCH + timedelta(microseconds=micros)
+    return EPOCH + timedelta(microseconds=micros)
 
 
 def micros_of(moment: datetime) -> int:
     """Microseconds since the epoch of an aware datetime."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def day_numbers(closes: Any) -> Any:

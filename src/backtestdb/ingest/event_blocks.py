@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from itertools import chain
 from typing import Any, Final
@@ -38,12 +38,11 @@ from backtestdb.ingest.event_rows import (
 )
 from backtestdb.ingest.writers.postgres import NULL, text
 from backtestdb.parsing.events_json import SIGNIFICANT, WHOLE, scalar
-from backtestdb.parsing.values import MAX_EPOCH_MS
+from backtestdb.parsing.values import EPOCH, MAX_EPOCH_MS
 
 _DENOISE: Final = f".{SIGNIFICANT}g"
 #: The number texts the fast conversion takes (`event_rows.PLAIN`, up to `SHORT` long).
 _PLAIN: Final = f"^(?:{PLAIN.pattern})$"
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MONEY: Final = frozenset(name for name, bounds in NUMBERS.items() if bounds.decimals is None)
 #: The number fields in the order of a trade_events COPY line (`writers.events`).
 _LINE_NUMBERS: Final = (
@@ -82,7 +81,7 @@ class EventBlock:
     def event(self, index: int) -> Event:
         """The Event of an ok event, with the values its trade reads."""
         found: dict[str, Any] = {name: column[index] for name, column in self.values.items()}
-        found["time"] = _EPOCH + timedelta(milliseconds=self.times[index])
+        found["time"] = EPOCH + timedelta(milliseconds=self.times[index])
         if found["balance"] is not None:
             found["balance"] = Decimal(found["balance"])
         row = self.first_row + index

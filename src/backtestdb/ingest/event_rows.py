@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Protocol
 
@@ -25,7 +25,7 @@ from backtestdb.money import CENT
 from backtestdb.parsing.events_json import EVENT_FIELDS, RawEvent
 from backtestdb.parsing.fields import DIRECTION_ALIASES
 from backtestdb.parsing.records import Scalar
-from backtestdb.parsing.values import MAX_EPOCH_MS, to_decimal, to_direction, to_utc
+from backtestdb.parsing.values import EPOCH, MAX_EPOCH_MS, to_decimal, to_direction, to_utc
 
 #: Keys every event needs: its order, its position, what happened and when.
 REQUIRED: Final = ("serial", "position_id", "event", "time")
@@ -234,7 +234,6 @@ PLAIN: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")  # to_decimal's own fast 
 #: Longer texts or ints take the full path (quantize stays within the context's digits).
 SHORT: Final = 20
 _LARGE: Final = 10**SHORT
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 #: Each direction alias as written in lower, upper or title case -> the direction.
 DIRECTION_SPELLINGS: Final = {
     spelled: direction
@@ -269,7 +268,7 @@ def _fast_text(value: Scalar, limit: int) -> Any:
 
 def _fast_time(value: Scalar) -> Any:
     if type(value) is int and 0 <= value < MAX_EPOCH_MS:
-        return _EPOCH + timedelta(milliseconds=value)
+        return EPOCH + timedelta(milliseconds=value)
     return SLOW
 
 

@@ -14,7 +14,7 @@ block is read (`EventChecker.held`) and put among its trades' errors once it is 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
@@ -26,6 +26,7 @@ from backtestdb.ingest.columnar.items import ItemBlock, cells_table
 from backtestdb.ingest.event_rows import ErrorSink, Event
 from backtestdb.parsing.json_cells import shaped_cells
 from backtestdb.parsing.records import RawTrade, Scalar
+from backtestdb.parsing.values import EPOCH
 
 #: Trade field -> the event field it comes from (the key named in a trade's errors).
 TRADE_KEYS: Final = {
@@ -49,7 +50,6 @@ ALWAYS: Final = frozenset(
 )
 #: The trade fields an events trade has (no fees: the file does not give them apart).
 FIELDS: Final = (*TRADE_KEYS, "symbol")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
 
 #: (open, close) time cells of a trade.
@@ -59,7 +59,7 @@ TimeCells = tuple[Scalar, Scalar]
 def time_cell(moment: datetime) -> Scalar:
     """A checked event time as a cell: epoch milliseconds, or ISO text when it has a finer
     part (the columnar path leaves that to the validator)."""
-    since = moment - _EPOCH
+    since = moment - EPOCH
     if since.microseconds % 1000:
         return moment.isoformat()
     return since // _MS

@@ -18,8 +18,8 @@ from backtestdb.parsing.records import Direction, Scalar
 MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 2100
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_EPOCH_MS = int((datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_EPOCH_MS = int((datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC) - EPOCH).total_seconds() * 1000)
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:[.,]\d{3})+")
@@ -175,7 +175,7 @@ def _from_epoch_ms(value: float) -> datetime:
     # the infinities fail the comparison anyway.
     if not 0 <= value < MAX_EPOCH_MS:
         raise ValueError(f"epoch milliseconds out of range ({MIN_YEAR}-{MAX_YEAR}): {value}")
-    return _EPOCH + timedelta(milliseconds=value)
+    return EPOCH + timedelta(milliseconds=value)
 
 
 def _check_year(moment: datetime, text: str) -> datetime:
