@@ -81,10 +81,7 @@ def reason(error: Exception) -> str:
 Stack = list[tuple[Any, str, tuple[str, ...]]]
 
 
-def skeleton(
-    events: Iterator[tuple[str, Any]], file: str, *, spool: bool = False,
-    reader: Reader | None = None,
-) -> Any:  # fmt: skip
+def skeleton(events: Iterator[tuple[str, Any]], file: str, *, spool: bool, reader: Reader) -> Any:
     """The first pass: the document with its big arrays deferred or left out (`reader`:
     the events' Reader, to drop what no one reads unparsed)."""
     root: list[Any] = []
@@ -94,7 +91,7 @@ def skeleton(
 
 def _resumed(
     events: Iterator[tuple[str, Any]], root: list[Any], stack: Stack, seen: dict[str, int],
-    file: str, spool: bool, reader: Reader | None,
+    file: str, spool: bool, reader: Reader,
 ) -> Any:  # fmt: skip
     """`skeleton` from where `stack` is (the key of an open object comes in the events)."""
     key = ""
@@ -175,13 +172,8 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
             raise Unusual(file, "invalid JSON: nested too deeply")
 
 
-def _read_past(
-    events: Iterator[tuple[str, Any]], depth: int, file: str, reader: Reader | None
-) -> None:
+def _read_past(events: Iterator[tuple[str, Any]], depth: int, file: str, reader: Reader) -> None:
     """`_skip` a section no one reads, with the reader dropping what it can unparsed."""
-    if reader is None:
-        _skip(events, depth, file)
-        return
     reader.dropping = True
     try:
         _skip(events, depth, file)

@@ -38,7 +38,7 @@ def droppable(data: bytes) -> tuple[int, int] | None:
     if end <= start:
         return None
     shape = data[start:end].translate(None, _NOT_STRUCTURE).replace(b'""', b"")
-    if shape != b"{}" * (len(shape) // 2) or not shape:
+    if shape != b"{}" * (len(shape) // 2):  # never empty: it ends with data[end - 1], `}`
         return None
     return start, end
 
