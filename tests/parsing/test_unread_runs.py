@@ -26,6 +26,7 @@ from backtestdb.parsing.unread_runs import droppable, dropped
         (b'1}, {"t": 1}, {"t": 2}]', (2, 22)),
         (b'1}, {"t": 1}]', (2, 12)),
         (b'1}, {"$id": 1, "t": 2}, {"1t": 3}', (2, 33)),  # any key that cannot follow a string
+        (b'1}, {"t": "a\\"b"}, {"t": "c\\\\"}, {"t": "\\u00e9"}', (2, 48)),  # escapes
     ],
 )
 def test_a_run_is_the_whole_flat_objects_after_the_first_sure_end(
@@ -43,7 +44,8 @@ def test_a_run_is_the_whole_flat_objects_after_the_first_sure_end(
         b'1}, {"t": "a}b"}, {"t": 2}',  # a brace inside a string
         b'1}, {"t": {"u": 1}}, {"t": 2}',  # a nested object
         b'1}, {"t": [1, 2]}, {"t": 2}',  # an array inside
-        b'1}, {"t": "a\\"b"}, {"t": 2}',  # an escape
+        b'1}, {"a": "x\\n", "b": "}{", "c": "y\\n"}',  # escapes around a brace in a string
+        b'1}, {"a": "x\\\\", "b": "}{"}',  # an escaped backslash ends no string
         b'1}, {":t": 1}',  # a key the start's proof does not cover
         b'1}, {" t": 1}',
         b"1}, 5, 6}",  # not objects
