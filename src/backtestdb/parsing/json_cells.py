@@ -25,6 +25,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backtestdb.parsing.fields import JSON_LOOKUP, normalize_name
 from backtestdb.parsing.records import EMPTY_MARKS, item_raw, scalar_of
 
 NUMBER_FIELDS: Final = frozenset(
@@ -54,6 +55,19 @@ class BlockCells:
     @property
     def rows(self) -> int:
         return len(self.odd)
+
+
+def key_field(key: str) -> str | None:
+    """The canonical trade field of an item's key (None: an extra key)."""
+    return JSON_LOOKUP.get(normalize_name(key))
+
+
+def meet_key(key: str, key_fields: KeyFields, columns: dict[str, str]) -> None:
+    """Note a key the first pass meets: its field, and the field's first key."""
+    if key not in key_fields:
+        canonical = key_fields[key] = key_field(key)
+        if canonical is not None:
+            columns.setdefault(canonical, key)
 
 
 def block_cells(block: list[dict[str, Any]], key_fields: KeyFields) -> BlockCells:
@@ -157,26 +171,37 @@ def typed_of(values: Sequence[Any], name: str) -> tuple[Any, Any]:
     in the errors it names them in (`json_spool` keeps no other copy of the row)."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
-    no: Any = pa.array([False] * len(values), pa.bool_())
     if kinds <= {str}:
-        text = pa.array(values, pa.string())
-        if not kinds:
-            return text, no
-        edge = pc.or_(pc.match_substring_regex(text, _ODD_EDGE), pc.is_in(text, value_set=_MARKS))
-        return text, pc.fill_null(edge, False)  # a mark with space around has an odd edge
+        return text_cells(pa.array(values, pa.string()))
     if kinds == {int}:
         try:
-            ints = pa.array(values, pa.int64())
+            return int_cells(pa.array(values, pa.int64()), name)
         except (OverflowError, pa.ArrowInvalid):
-            return _one_by_one(values, name)
-        if name in TIME_FIELDS:
-            low, high = _EPOCH_MS_INTS
-            digits = pc.and_(pc.greater_equal(ints, low), pc.less(ints, high))
-            return ints, pc.invert(pc.fill_null(digits, True))
-        return ints, no
+            return one_by_one(values, name)
     if kinds == {float} and name in NUMBER_FIELDS:
-        return pa.array(values, pa.float64()), no
-    return _one_by_one(values, name)
+        return pa.array(values, pa.float64()), nothing_odd(len(values))
+    return one_by_one(values, name)
+
+
+def nothing_odd(rows: int) -> Any:
+    return pa.array([False] * rows, pa.bool_())
+
+
+def text_cells(text: Any) -> tuple[Any, Any]:
+    """`typed_of` of a string array: a text with an odd edge, or a mark, is odd."""
+    if text.null_count == len(text):
+        return text, nothing_odd(len(text))
+    edge = pc.or_(pc.match_substring_regex(text, _ODD_EDGE), pc.is_in(text, value_set=_MARKS))
+    return text, pc.fill_null(edge, False)  # a mark with space around has an odd edge
+
+
+def int_cells(ints: Any, name: str) -> tuple[Any, Any]:
+    """`typed_of` of an int64 array: a time outside epoch milliseconds' digits is odd."""
+    if name in TIME_FIELDS:
+        low, high = _EPOCH_MS_INTS
+        digits = pc.and_(pc.greater_equal(ints, low), pc.less(ints, high))
+        return ints, pc.invert(pc.fill_null(digits, True))
+    return ints, nothing_odd(len(ints))
 
 
 def texts_of(typed: Any) -> Any:
@@ -209,7 +234,7 @@ def float_texts(values: Any) -> Any:
     return pa.array(texts, pa.string())
 
 
-def _one_by_one(values: Sequence[Any], name: str) -> tuple[Any, Any]:
+def one_by_one(values: Sequence[Any], name: str) -> tuple[Any, Any]:
     """The general case, a value at a time: mixed kinds, big ints, bools, objects."""
     texts: list[str | None] = []
     odd: list[bool] = []

@@ -1,15 +1,18 @@
 """The bytes of a report's JSON as ijson reads them: a region of the file, its HTML
-entities decoded, the unread sections' flat runs dropped, and checked for escapes that
-yajl reads otherwise than `json.loads` (`Unusual`: the callers read the file whole)."""
+entities decoded, the unread sections' flat runs dropped, the trade list's cut out, and
+checked for escapes that yajl reads otherwise than `json.loads` (`Unusual`: the callers
+read the file whole)."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from collections import deque
 from typing import Any, BinaryIO, Final
 
 from backtestdb.errors import InputError
 from backtestdb.parsing.text_stream import CHUNK
-from backtestdb.parsing.unread_runs import dropped
+from backtestdb.parsing.unread_runs import droppable, dropped, run_after_element
 
 _TAIL: Final = 32
 # A `\u` escape (not an escaped backslash before `u`) of NUL or of a surrogate not in a pair.
@@ -30,7 +33,12 @@ class Reader:
     """A file's bytes [start, end) for ijson; the first pass also looks for unstorable
     escapes (`scan`). `convert` rewrites the bytes first (HTML entities). While the first
     pass reads past a section no one reads, `dropping` is set: the runs of whole flat
-    objects it holds are dropped before yajl parses them (`unread_runs`)."""
+    objects it holds are dropped before yajl parses them (`unread_runs`).
+
+    While it reads the trade list, `capturing` is set: each such run is cut out into
+    `runs` instead, and yajl reads the string `marker` in its place, one item standing
+    for the run. What follows a run in a chunk with no `]` is held back for the next
+    chunk, so the next run starts right where this one ended."""
 
     def __init__(
         self, stream: BinaryIO, start: int, end: int | None, *, scan: bool, file: str
@@ -40,6 +48,13 @@ class Reader:
         self.tail = b""
         self.convert: Any = None
         self.dropping = False
+        self.capturing = False
+        #: The runs cut out, in file order, each `, {...}, {...}`: the first pass takes
+        #: one for each `marker` yajl gives it.
+        self.runs: deque[bytes] = deque()
+        self.marker = f"backtestdb-run-{secrets.token_hex(16)}"
+        #: The bytes after the last run, which yajl has not seen; None: no run ends there.
+        self._held: bytes | None = None
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson's look at what the stream gives
@@ -54,8 +69,28 @@ class Reader:
                 data = dropped(data)
             if self.scan:
                 self._scan(data, final=not raw)
+            if self.capturing or self._held:
+                data = self._captured(data, final=not raw)
             if data or not raw:  # b"" is the end to ijson
                 return data
+
+    def _captured(self, data: bytes, final: bool) -> bytes:
+        """The held bytes and `data`, with their run (if capturing) cut out and a marker
+        in its place."""
+        held, self._held = self._held, None
+        if held is not None:
+            data = held + data
+        if not self.capturing:
+            return data
+        run = (run_after_element(data) if held is not None else None) or droppable(data)
+        if run is None:
+            return data
+        start, end = run
+        self.runs.append(data[start:end])
+        rest = data[end:]
+        if not final and b"]" not in rest:
+            self._held, rest = rest, b""
+        return b"".join((data[:start], b', "', self.marker.encode(), b'"', rest))
 
     def _scan(self, data: bytes, final: bool) -> None:
         window = self.tail + data

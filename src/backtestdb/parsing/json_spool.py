@@ -22,7 +22,15 @@ from typing import IO, Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backtestdb.parsing.json_cells import BlockCells, KeyFields, block_cells, shaped_cells
+from backtestdb.parsing import item_runs
+from backtestdb.parsing.json_cells import (
+    BlockCells,
+    KeyFields,
+    block_cells,
+    key_field,
+    meet_key,
+    shaped_cells,
+)
 
 #: Items per block: about the Arrow work of a 1 MiB History CSV block.
 BLOCK_ITEMS: Final = 8192
@@ -32,9 +40,11 @@ _VALUE = itemgetter(1)
 
 
 class ItemSpool:
-    def __init__(self, key_fields: KeyFields) -> None:
-        #: Filled by the first pass as it meets keys: complete before a block is made.
-        self.key_fields = key_fields
+    def __init__(self, key_fields: KeyFields, columns: dict[str, str], file: str) -> None:
+        #: Filled by the first pass as it meets keys: complete before a block is made
+        #: (a run's keys are met as its block is made, `meet_key`); `columns` is each
+        #: field's first key.
+        self.key_fields, self.columns, self.file_name = key_fields, columns, file
         self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
         # A report refused after its first pass drops its spool unclosed: close it then.
         self._closing = weakref.finalize(self, self.file.close)
@@ -43,12 +53,15 @@ class ItemSpool:
         #: The like-shaped items' events, one after the other (`shaped`).
         self._events: list[tuple[str, Any]] = []
         self._items: list[dict[str, Any]] = []
+        #: The runs' items as JSON Lines (`item_runs`), and how many.
+        self._lines: list[bytes] = []
+        self._line_rows = 0
 
     def shaped(self, keys: tuple[str, ...]) -> list[tuple[str, Any]]:
         """The list the first pass extends with each next item of the shape `keys`, as
         its events (start_map, each key's and its value's, end_map), calling `flush`
         every `BLOCK_ITEMS` items: a block's values are sliced out of it at once."""
-        if self._items or (self._events and keys != self._keys):
+        if self._items or self._lines or (self._events and keys != self._keys):
             self.flush()
         self._keys = keys
         return self._events
@@ -65,14 +78,30 @@ class ItemSpool:
         events.append(("end_map", None))
 
     def add_item(self, item: dict[str, Any]) -> None:
-        if self._events:
+        if self._events or self._lines:
             self.flush()
         self._items.append(item)
         if len(self._items) >= BLOCK_ITEMS:
             self.flush()
 
+    def add_run(self, lines: bytes, rows: int) -> None:
+        """A run's items, as `item_runs.run_lines` gives them."""
+        if self._events or self._items:
+            self.flush()
+        self._lines.append(lines)
+        self._line_rows += rows
+        if self._line_rows >= BLOCK_ITEMS:
+            self.flush()
+
+    def end_runs(self) -> None:
+        """Write the runs' block before an item the first pass decodes meets its keys."""
+        if self._lines:
+            self.flush()
+
     def flush(self) -> None:
-        if self._events:
+        if self._lines:
+            self._write_runs()
+        elif self._events:
             keys, events, width = self._keys, self._events, 2 * len(self._keys) + 2
             columns = [list(map(_VALUE, events[2 + 2 * at :: width])) for at in range(len(keys))]
             cells = shaped_cells(columns, keys, self.key_fields, len(events) // width)
@@ -85,6 +114,26 @@ class ItemSpool:
         elif self._items:
             self._write(block_cells(self._items, self.key_fields), self._items.__getitem__)
             self._items.clear()
+
+    def _write_runs(self) -> None:
+        lines, rows = b"\n".join(self._lines), self._line_rows
+        self._lines.clear()
+        self._line_rows = 0
+        found = item_runs.run_cells(lines, rows, self._field_of)
+        if found is None:
+            items = item_runs.run_items(lines, self.file_name)
+            for item in items:
+                for key in item:
+                    meet_key(key, self.key_fields, self.columns)
+            self._write(block_cells(items, self.key_fields), items.__getitem__)
+            return
+        cells, keys = found
+        for key in keys:
+            meet_key(key, self.key_fields, self.columns)
+        self._write(cells, item_runs.item_at(lines))
+
+    def _field_of(self, key: str) -> str | None:
+        return self.key_fields[key] if key in self.key_fields else key_field(key)
 
     def _write(self, cells: BlockCells, item: Any) -> None:
         odd = pc.indices_nonzero(cells.odd).to_pylist()

@@ -6,7 +6,8 @@ recording where the trades are, how many there are and which keys they use, and 
 sections no one reads (positions, orders, entries, points, equity.points) become empty
 containers. The second pass (`deferred_items`) streams the trades from the file again;
 the columnar ingest reads none, taking instead the cells of the trades that the first
-pass kept when asked to (`spool`: `json_spool`).
+pass kept when asked to (`spool`: `json_spool`). The first pass's reading of the trade
+list is `trade_list`'s.
 
 Anything the streamed reading would read differently from `json.loads` (what yajl refuses
 but Python accepts, like NaN; a `\\u0000` or an unpaired surrogate escape, which yajl
@@ -18,43 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import chain, islice
-from operator import itemgetter
 from typing import Any, Final
 
 import ijson
 
 from backtestdb.errors import InputError
-from backtestdb.parsing import json_spool
-from backtestdb.parsing.fields import JSON_LOOKUP, normalize_name
+from backtestdb.parsing import item_runs
+from backtestdb.parsing.fields import normalize_name
 from backtestdb.parsing.json_reader import Reader, Unusual
 from backtestdb.parsing.json_spool import ItemSpool
 from backtestdb.parsing.text_stream import CHUNK, Opener
+from backtestdb.parsing.trade_list import MAX_DEPTH, OPEN, Deferred, captured_items, skip
 
-MAX_DEPTH: Final = 512
-_OPEN: Final = frozenset({"start_map", "start_array"})
+__all__ = ["MAX_DEPTH", "Deferred", "deferred_items", "read_skeleton", "reason", "skeleton"]
 _CLOSE: Final = frozenset({"end_map", "end_array"})
-_DELTA: Final = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
-_START_MAP: Final = ("start_map", None)
-_END_MAP: Final = ("end_map", None)
 #: Top-level keys whose (big) values nothing reads; and equity's per-trade points.
 _UNREAD: Final = frozenset({"positions", "orders", "entries", "points"})
-
-
-class Deferred(list[Any]):
-    """An array left in the file: `size` items whose ijson prefix is `prefix`, after
-    `skip` others with that prefix. The keys of its objects, in first-seen order, map to
-    canonical trade fields in `key_fields`; `columns` is canonical -> first key."""
-
-    __slots__ = ("columns", "first_not_object", "key_fields", "prefix", "size", "skip", "spool")
-
-    def __init__(self, prefix: str, skip: int) -> None:
-        super().__init__()
-        self.prefix, self.skip, self.size = prefix, skip, 0
-        self.first_not_object: int | None = None
-        self.key_fields: dict[str, str | None] = {}
-        self.columns: dict[str, str] = {}
-        #: The items' cells, when the first pass spooled them (`json_spool`).
-        self.spool: ItemSpool | None = None
 
 
 def read_skeleton(reader: Reader, file: str, *, spool: bool = False) -> Any:
@@ -94,7 +74,7 @@ def _resumed(
     file: str, spool: bool, reader: Reader,
 ) -> Any:  # fmt: skip
     """`skeleton` from where `stack` is (the key of an open object comes in the events)."""
-    key = ""
+    key, marker = "", reader.marker
     for event, value in events:
         if event == "map_key":
             key = value
@@ -108,7 +88,14 @@ def _resumed(
         here = _prefix(prefix, key) if is_map else "" if depth == 1 else _prefix(prefix, "item")
         if depth <= 4:
             seen[here] = seen.get(here, 0) + 1
-        if event not in _OPEN:
+        if event not in OPEN:
+            if value == marker and event == "string" and reader.runs and not is_map:
+                # A run cut out past the trade list's end (see `_captured_items`).
+                elements = item_runs.run_array(reader.runs.popleft(), file)
+                parent.extend(elements)
+                if depth <= 4:
+                    seen[here] += len(elements) - 1
+                continue
             _put(parent, is_map, key, value)
             continue
         path = (*names, normalize_name(key) if is_map else "")
@@ -116,8 +103,8 @@ def _resumed(
             items = _prefix(here, "item")
             deferred = Deferred(items, seen.get(items, 0))
             if spool and not deferred.skip:  # (the rare second list of a prefix: not spooled)
-                deferred.spool = ItemSpool(deferred.key_fields)
-            read_past = _scan_items(events, deferred, depth, file)
+                deferred.spool = ItemSpool(deferred.key_fields, deferred.columns, file)
+            read_past = captured_items(events, deferred, depth, file, reader)
             seen[deferred.prefix] = deferred.skip + deferred.size
             _put(parent, is_map, key, deferred)
             if read_past:  # the rest of the document, from these events on
@@ -158,126 +145,13 @@ def _unread(path: tuple[str, ...]) -> bool:
     return (len(path) == 2 and path[1] in _UNREAD) or path == ("", "equity", "points")
 
 
-def _skip(events: Iterator[tuple[str, Any]], depth: int, file: str) -> None:
-    """Read past the container just opened (at `depth`)."""
-    level = 1
-    for event, _ in events:
-        delta = _DELTA.get(event)
-        if delta is None:  # a key or a scalar
-            continue
-        level += delta
-        if level == 0:
-            return
-        if level + depth > MAX_DEPTH:
-            raise Unusual(file, "invalid JSON: nested too deeply")
-
-
 def _read_past(events: Iterator[tuple[str, Any]], depth: int, file: str, reader: Reader) -> None:
     """`_skip` a section no one reads, with the reader dropping what it can unparsed."""
     reader.dropping = True
     try:
-        _skip(events, depth, file)
+        skip(events, depth, file, reader)
     finally:
         reader.dropping = False
-
-
-def _scan_items(
-    events: Iterator[tuple[str, Any]], deferred: Deferred, depth: int, file: str
-) -> list[tuple[str, Any]]:
-    """Count the array's items and note the keys of its objects (each to the Deferred's
-    spool, if it has one; else none is built); returns the events read past the array's
-    end, for the caller to read again.
-
-    Once an item is a flat object, each next item is taken as a whole (`islice`, in C)
-    and compared with it: same keys in the same order, scalar values. The first that
-    differs, and everything after it, is read an event at a time."""
-    count, shape, width, keys, pending = 0, None, 0, (), 0
-    extend: Any = None
-    back: Iterator[tuple[str, Any]] = iter(())
-    stream = events
-    spool = deferred.spool
-    while True:
-        if shape is not None:
-            chunk = list(islice(events, width))
-            if (
-                len(chunk) == width
-                and chunk[0] == _START_MAP
-                and chunk[-1] == _END_MAP
-                and chunk[1:-1:2] == shape
-                and _OPEN.isdisjoint(map(itemgetter(0), chunk[2:-1:2]))
-            ):
-                count += 1
-                if spool is not None:  # inlined: this runs once per trade
-                    extend(chunk)
-                    pending += 1
-                    if pending == json_spool.BLOCK_ITEMS:
-                        spool.flush()
-                        pending = 0
-                continue
-            back, shape = iter(chunk), None
-            stream = chain(back, events)
-        ended, flat = _scan_item(stream, deferred, count + 1, depth, file)
-        if ended:
-            break
-        count += 1
-        keys = tuple(key for _, key in flat or ())
-        if flat is not None and stream is events and len(set(keys)) == len(keys):
-            shape, width = flat, 2 * len(flat) + 2
-            if spool is not None:
-                spool.shaped_last(keys)
-                extend, pending = spool.shaped(keys).extend, 1
-    deferred.size = count
-    if spool is not None:
-        spool.flush()
-    return list(back)
-
-
-def _scan_item(
-    events: Iterator[tuple[str, Any]], deferred: Deferred, number: int, depth: int, file: str
-) -> tuple[bool, list[tuple[str, Any]] | None]:
-    """Read one item of the array (event by event): (whether the array ended instead,
-    the item's key events when it is an object of scalars)."""
-    first = next(events, None)
-    if first is None:  # yajl raises first on a cut-off file; this is only a safeguard
-        raise Unusual(file, "invalid JSON: the file ends inside the trade list")
-    event, value = first
-    if event == "end_array":
-        return True, None
-    if event != "start_map":
-        if deferred.first_not_object is None:
-            deferred.first_not_object = number
-        if event == "start_array":
-            _skip(events, depth + 1, file)
-        return False, None
-    keys = deferred.key_fields
-    level, flat, named = 1, True, []
-    builder = None
-    if deferred.spool is not None:
-        builder = ijson.ObjectBuilder()
-        builder.event(event, value)
-    for event, value in events:
-        if builder is not None:
-            builder.event(event, value)
-        if event == "map_key":
-            if level == 1:
-                named.append((event, value))
-                if value not in keys:
-                    canonical = keys[value] = JSON_LOOKUP.get(normalize_name(value))
-                    if canonical is not None:
-                        deferred.columns.setdefault(canonical, value)
-            continue
-        delta = _DELTA.get(event)  # None for a scalar, the most common event
-        if delta is None:
-            continue
-        level += delta
-        if level == 0:
-            break
-        flat = False
-        if level + depth > MAX_DEPTH:
-            raise Unusual(file, "invalid JSON: nested too deeply")
-    if builder is not None and deferred.spool is not None:
-        deferred.spool.add_item(builder.value)
-    return False, named if flat else None
 
 
 def deferred_items(opener: Opener, deferred: Deferred, region: Any, file: str) -> Iterator[Any]:

@@ -1,0 +1,196 @@
+"""The trade list's runs of flat items, cut out of a report by the first pass
+(`json_reader.Reader.capturing`) and read a block at a time by pyarrow's JSON reader
+(C++, threaded) into the cells `json_cells` makes of the same items decoded.
+
+A run is `, {...}, {...}`: flat objects with no structural byte in a string
+(`unread_runs`). `run_lines` makes it JSON Lines, an object a line, and counts
+them, or says it cannot (an element that is not an object). `run_cells` reads a block of
+lines, or returns None wherever pyarrow's reading could differ from yajl's: then
+`run_items` decodes the lines with `json`, as strictly as yajl (NaN is refused), and the
+block takes the decoded path. Where they differ:
+- pyarrow takes NaN and Infinity, and does not check UTF-8;
+- it reads a column of ints and floats, or an int beyond 64 bits, as doubles: the tokens
+  as written say which was which (`_mixed`);
+- a missing key and a null are both null to it, which only the extra keys' JSON tells
+  apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from backtestdb.parsing.json_cells import (
+    NUMBER_FIELDS,
+    BlockCells,
+    float_texts,
+    int_cells,
+    nothing_odd,
+    one_by_one,
+    text_cells,
+)
+from backtestdb.parsing.json_reader import Unusual
+
+_BETWEEN: Final = re.compile(rb"\}\s*,\s*\{")
+_OBJECT: Final = re.compile(rb"\{[^{}]*\}")
+_INT: Final = r"^-?\d+$"
+_SPACE: Final = b" \t\r\n"
+#: yajl reads ints strictly between these (strtoll's range, its ends taken for overflow).
+_LOWEST: Final = -(2**63)
+_HIGHEST: Final = 2**63 - 1
+
+
+def run_lines(run: bytes) -> tuple[bytes, int] | None:
+    """(the run as JSON Lines, its object count); None when an element is no object."""
+    body = run.lstrip(_SPACE).removeprefix(b",").lstrip(_SPACE)
+    if not body.startswith(b"{"):
+        return None
+    lines, between = _BETWEEN.subn(b"}\n{", body)
+    if lines.count(b"}") != between + 1:  # something else stands between two objects
+        return None
+    return lines, between + 1
+
+
+def run_cells(
+    lines: bytes, rows: int, field_of: Callable[[str], str | None]
+) -> tuple[BlockCells, list[str]] | None:
+    """(the cells of the lines' `rows` items, their keys in pyarrow's order), each key's
+    field given by `field_of`; None where the decoded items must be read instead."""
+    if not lines.isascii():
+        try:
+            lines.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    options = pj.ParseOptions(newlines_in_values=lines.count(b"\n") != rows - 1)
+    try:
+        table = pj.read_json(pa.BufferReader(lines), parse_options=options)
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != rows:
+        return None
+    fields: dict[str, Any] = {}
+    odd = nothing_odd(rows)
+    for key in table.column_names:
+        name = field_of(key)
+        if name is None or name in fields:  # extra, or a field's second key: decoded
+            return None
+        typed = _typed(table.column(key).combine_chunks(), key, name, lines, rows)
+        if typed is None:
+            return None
+        fields[name], bad = typed
+        odd = pc.or_(odd, bad)
+    return BlockCells(fields, odd, pa.nulls(rows, pa.string())), table.column_names
+
+
+def _typed(column: Any, key: str, name: str, lines: bytes, rows: int) -> Any:
+    """`json_cells.typed_of` of a column as pyarrow read it; None: cannot say."""
+    kind = column.type
+    if pa.types.is_null(kind):
+        return text_cells(pa.nulls(rows, pa.string()))
+    if pa.types.is_string(kind):
+        return text_cells(column)
+    if pa.types.is_int64(kind):
+        if pc.min(column).as_py() == _LOWEST:  # yajl's integer overflow
+            return None
+        return int_cells(column, name)
+    if pa.types.is_boolean(kind):
+        return one_by_one(column.to_pylist(), name)
+    if not pa.types.is_float64(kind) or not pc.all(pc.is_finite(column)).as_py():
+        return None  # (all-null is all-finite: pyarrow types such a column null)
+    if not pc.any(pc.equal(column, pc.floor(column))).as_py():  # no whole number: no int
+        if name in NUMBER_FIELDS:
+            return column, nothing_odd(rows)
+        return one_by_one(column.to_pylist(), name)
+    tokens = _tokens(lines, key, rows)
+    if tokens is None:
+        return None
+    ints = pc.fill_null(pc.match_substring_regex(tokens, _INT), False)
+    if pc.any(pc.and_(ints, pc.greater_equal(pc.utf8_length(tokens), 19))).as_py():
+        return None  # an int beyond 64 bits, perhaps: yajl refuses it
+    if not pc.any(ints).as_py():  # floats only (and nulls), as json_cells reads them
+        if name in NUMBER_FIELDS:
+            return column, nothing_odd(rows)
+        return one_by_one(column.to_pylist(), name)
+    if name not in NUMBER_FIELDS:
+        return None
+    return _mixed(column, tokens, ints), nothing_odd(rows)
+
+
+def _tokens(lines: bytes, key: str, rows: int) -> Any:
+    """Each item's number token of `key` as written; None unless every item has one."""
+    # A key's quote follows `{`, `,` or space; inside a string, a quote is escaped. (The
+    # look behind comes after the key, so that the search is for the key's bytes.)
+    quoted = b'"' + re.escape(key.encode()) + b'"'
+    pattern = quoted + rb"(?<=[{,\s]" + quoted + rb")\s*:\s*(-?[0-9][0-9.eE+-]*|null)"
+    found = re.findall(pattern, lines)
+    if len(found) != rows:
+        return None
+    texts = pa.array(found, pa.binary()).cast(pa.string())
+    return pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
+
+
+def _mixed(column: Any, tokens: Any, ints: Any) -> Any:
+    """`one_by_one`'s texts of a number column of ints and floats: an int's decimal text
+    (its token; "-0" is the int 0), a float's `repr`."""
+    whole = pc.replace_substring_regex(tokens, r"^-0$", "0")
+    return pc.if_else(ints, whole, float_texts(column))
+
+
+def run_items(lines: bytes, file: str) -> list[dict[str, Any]]:
+    """The lines' items decoded as yajl decodes them (`_decoded`)."""
+    return [_decoded(line, file) for line in _objects(lines)]
+
+
+def run_array(run: bytes, file: str) -> list[Any]:
+    """A run that `run_lines` cannot take, decoded as the elements it is (`run_items`)."""
+    return _decoded(b"[" + run.lstrip(_SPACE).removeprefix(b",") + b"]", file)  # type: ignore[no-any-return]
+
+
+def item_at(lines: bytes) -> Callable[[int], dict[str, Any]]:
+    """The decoded item of a line, by index (odd rows only: it splits the lines)."""
+    objects: list[bytes] = []
+
+    def item(at: int) -> dict[str, Any]:
+        if not objects:
+            objects.extend(_objects(lines))
+        return json.loads(objects[at])  # type: ignore[no-any-return]
+
+    return item
+
+
+def _objects(lines: bytes) -> list[bytes]:
+    return [match.group() for match in _OBJECT.finditer(lines)]
+
+
+def _decoded(text: bytes, file: str) -> Any:
+    """`json.loads`, refusing what yajl refuses: NaN and Infinity, an int beyond its
+    range, a float too big for a double; as yajl's refusal would, with `Unusual`."""
+    try:
+        return json.loads(text, parse_constant=_refused, parse_int=_int, parse_float=_float)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unusual(file, f"invalid JSON: {exc}") from None
+
+
+def _refused(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _int(text: str) -> int:
+    number = int(text)
+    if not _LOWEST < number <= _HIGHEST:
+        raise ValueError("integer overflow")
+    return number
+
+
+def _float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError("numeric (floating point) overflow")
+    return number
