@@ -86,12 +86,10 @@ class ItemSpool:
 
     def add_run(self, lines: bytes, rows: int) -> None:
         """A run's items, as `item_runs.run_lines` gives them."""
-        if self._events or self._items:
-            self.flush()
+        if self._events or self._items or self._line_rows + rows > BLOCK_ITEMS:
+            self.flush()  # (a block holds at most BLOCK_ITEMS items, as a decoded one)
         self._lines.append(lines)
         self._line_rows += rows
-        if self._line_rows >= BLOCK_ITEMS:
-            self.flush()
 
     def end_runs(self) -> None:
         """Write the runs' block before an item the first pass decodes meets its keys."""
