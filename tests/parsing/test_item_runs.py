@@ -137,30 +137,26 @@ def test_runs_make_blocks_as_big_as_the_decoded_items(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize(
-    ("value", "reason"),
+    "value",
     [
-        (b"NaN", "NaN"),
-        (b"Infinity", "Infinity"),
-        (b"9223372036854775808", "integer overflow"),
-        (b"-9223372036854775808", "integer overflow"),
-        (b"1e400", "overflow"),
-        (b'"\xff"', "utf-8"),
-        (b'"raw\ttab"', "Invalid control character"),
+        *(b"NaN", b"-Infinity", b"9223372036854775808", b"-9223372036854775808", b"1e400"),
+        *(b'"\xff"', b'"raw\ttab"', b"01", b"1.", b'{"k" 1}'),
     ],
 )
-def test_what_yajl_refuses_in_a_run_is_refused(
-    value: bytes, reason: str, monkeypatch: pytest.MonkeyPatch
+def test_what_yajl_refuses_in_a_run_is_refused_alike(
+    value: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     items = [json.dumps(item(n)).encode() for n in range(1, 200)]
     items[150] = items[150].replace(b'"swaps": 0.0', b'"swaps": ' + value)
     text = b'{"history": {"items": [' + b", ".join(items) + b"]}}"
+    messages = []
     for chunk in (1 << 18, 4096):  # yajl's refusal, then the runs'
         chunked(monkeypatch, chunk)
-        with pytest.raises(Unusual):
+        with pytest.raises(Unusual) as refused:
             spooled(text)
-    chunked(monkeypatch, 4096)
-    with pytest.raises(Unusual, match=reason):
-        spooled(text)
+        messages.append(refused.value.errors[0].message)
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("invalid JSON: ")
 
 
 NESTED = {**item(7), "comment": [{"a": n, "b": "x"} for n in range(30)]}

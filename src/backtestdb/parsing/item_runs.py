@@ -6,8 +6,8 @@ A run is `, {...}, {...}`: flat objects with no structural byte in a string
 (`unread_runs`). `run_lines` makes it JSON Lines, an object a line, and counts
 them, or says it cannot (an element that is not an object). `run_cells` reads a block of
 lines, or returns None wherever pyarrow's reading could differ from yajl's: then
-`run_items` decodes the lines with `json`, as strictly as yajl (NaN is refused), and the
-block takes the decoded path. Where they differ:
+`run_items` decodes the lines with yajl itself, and the block takes the decoded path.
+Where they differ:
 - pyarrow takes NaN and Infinity, and does not check UTF-8;
 - it reads a column of ints and floats, or an int beyond 64 bits, as doubles: the tokens
   as written say which was which (`_mixed`);
@@ -17,12 +17,12 @@ block takes the decoded path. Where they differ:
 
 from __future__ import annotations
 
-import json
-import math
+import io
 import re
 from collections.abc import Callable
 from typing import Any, Final
 
+import ijson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -36,15 +36,14 @@ from backtestdb.parsing.json_cells import (
     one_by_one,
     text_cells,
 )
-from backtestdb.parsing.json_reader import Unusual
+from backtestdb.parsing.json_reader import Unusual, reason
 
 _BETWEEN: Final = re.compile(rb"\}\s*,\s*\{")
 _OBJECT: Final = re.compile(rb"\{[^{}]*\}")
 _INT: Final = r"^-?\d+$"
 _SPACE: Final = b" \t\r\n"
-#: yajl reads ints strictly between these (strtoll's range, its ends taken for overflow).
+#: yajl refuses this int (strtoll's lowest, taken for an overflow); pyarrow reads it.
 _LOWEST: Final = -(2**63)
-_HIGHEST: Final = 2**63 - 1
 
 
 def run_lines(run: bytes) -> tuple[bytes, int] | None:
@@ -144,23 +143,23 @@ def _mixed(column: Any, tokens: Any, ints: Any) -> Any:
 
 
 def run_items(lines: bytes, file: str) -> list[dict[str, Any]]:
-    """The lines' items decoded as yajl decodes them (`_decoded`)."""
-    return [_decoded(line, file) for line in _objects(lines)]
+    """The lines' items, decoded by yajl as the first pass decodes an item."""
+    return _decoded(b"[" + b",".join(_objects(lines)) + b"]", file)
 
 
 def run_array(run: bytes, file: str) -> list[Any]:
-    """A run that `run_lines` cannot take, decoded as the elements it is (`run_items`)."""
-    return _decoded(b"[" + run.lstrip(_SPACE).removeprefix(b",") + b"]", file)  # type: ignore[no-any-return]
+    """A run that `run_lines` cannot take, decoded as the elements it is."""
+    return _decoded(b"[" + run.lstrip(_SPACE).removeprefix(b",") + b"]", file)
 
 
-def item_at(lines: bytes) -> Callable[[int], dict[str, Any]]:
+def item_at(lines: bytes, file: str) -> Callable[[int], dict[str, Any]]:
     """The decoded item of a line, by index (odd rows only: it splits the lines)."""
     objects: list[bytes] = []
 
     def item(at: int) -> dict[str, Any]:
         if not objects:
             objects.extend(_objects(lines))
-        return json.loads(objects[at])  # type: ignore[no-any-return]
+        return _decoded(b"[" + objects[at] + b"]", file)[0]  # type: ignore[no-any-return]
 
     return item
 
@@ -169,28 +168,10 @@ def _objects(lines: bytes) -> list[bytes]:
     return [match.group() for match in _OBJECT.finditer(lines)]
 
 
-def _decoded(text: bytes, file: str) -> Any:
-    """`json.loads`, refusing what yajl refuses: NaN and Infinity, an int beyond its
-    range, a float too big for a double; as yajl's refusal would, with `Unusual`."""
+def _decoded(text: bytes, file: str) -> list[Any]:
+    """A JSON array's elements as yajl decodes them: what it refuses (NaN, an int beyond
+    64 bits...) is refused as the first pass refuses it."""
     try:
-        return json.loads(text, parse_constant=_refused, parse_int=_int, parse_float=_float)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unusual(file, f"invalid JSON: {exc}") from None
-
-
-def _refused(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _int(text: str) -> int:
-    number = int(text)
-    if not _LOWEST < number <= _HIGHEST:
-        raise ValueError("integer overflow")
-    return number
-
-
-def _float(text: str) -> float:
-    number = float(text)
-    if math.isinf(number):
-        raise ValueError("numeric (floating point) overflow")
-    return number
+        return list(ijson.items(io.BytesIO(text), "item", use_float=True))
+    except ijson.JSONError as exc:
+        raise Unusual(file, f"invalid JSON: {reason(exc)}") from None

@@ -100,3 +100,12 @@ class Reader:
             if hit is not None and (final or hit.start() < len(window) - 12):
                 raise Unusual(self.file, UNSTORABLE_MESSAGE)
         self.tail = window[-_TAIL:]
+
+
+def reason(error: Exception) -> str:
+    """yajl's first line ("parse error: ..."): the rest quotes the file's text."""
+    text = error.args[0] if error.args else ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    lines = str(text).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__

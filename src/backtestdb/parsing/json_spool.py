@@ -128,7 +128,7 @@ class ItemSpool:
         cells, keys = found
         for key in keys:
             meet_key(key, self.key_fields, self.columns)
-        self._write(cells, item_runs.item_at(lines))
+        self._write(cells, item_runs.item_at(lines, self.file_name))
 
     def _field_of(self, key: str) -> str | None:
         return self.key_fields[key] if key in self.key_fields else key_field(key)

@@ -26,7 +26,7 @@ import ijson
 from backtestdb.errors import InputError
 from backtestdb.parsing import item_runs
 from backtestdb.parsing.fields import normalize_name
-from backtestdb.parsing.json_reader import Reader, Unusual
+from backtestdb.parsing.json_reader import Reader, Unusual, reason
 from backtestdb.parsing.json_spool import ItemSpool
 from backtestdb.parsing.text_stream import CHUNK, Opener
 from backtestdb.parsing.trade_list import MAX_DEPTH, OPEN, Deferred, captured_items, skip
@@ -46,15 +46,6 @@ def read_skeleton(reader: Reader, file: str, *, spool: bool = False) -> Any:
         return skeleton(events, file, spool=spool, reader=reader)
     except ijson.JSONError as exc:
         raise Unusual(file, f"invalid JSON: {reason(exc)}") from None
-
-
-def reason(error: Exception) -> str:
-    """yajl's first line ("parse error: ..."): the rest quotes the file's text."""
-    text = error.args[0] if error.args else ""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    lines = str(text).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__
 
 
 #: Per open container: (the container, its ijson prefix, normalized keys from the top).
