@@ -28,6 +28,7 @@ from backtestdb.parsing import parse_report_file, report_file
 from backtestdb.parsing.json_stream import Deferred
 from backtestdb.storage import SourceFile
 from tests.conftest import BASIC
+from tests.parsing.test_unread_runs import chunked
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,9 +80,13 @@ def ingested(
     return row, [tuple(t) for t in trades]
 
 
+@pytest.mark.parametrize("chunk", [None, 3000], ids=["streamed", "runs-cut"])
 def test_history_first_and_html_forms_store_what_the_plain_report_stores(
-    factory: sessionmaker[Session], settings: Settings, tmp_path: Path
-) -> None:
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, chunk: int | None,
+) -> None:  # fmt: skip
+    if chunk is not None:  # the trade list's runs cut out for pyarrow (parsing.item_runs)
+        chunked(monkeypatch, chunk)
     text = bench_report(300)
     page = bench_report(300, html_page=True)
     forms = {

@@ -159,6 +159,48 @@ def test_what_yajl_refuses_in_a_run_is_refused_alike(
     assert messages[0].startswith("invalid JSON: ")
 
 
+def first(key: str, trade: dict[str, Any]) -> dict[str, Any]:
+    """The item with `key` first."""
+    return {key: trade[key], **{k: v for k, v in trade.items() if k != key}}
+
+
+def position_first(number: int, trade: dict[str, Any]) -> dict[str, Any]:
+    return first("positionId", {**trade, "positionId": number})
+
+
+#: (id, change to item n, whether pyarrow reads the runs' blocks): extra keys and a
+#: field's second key are read by it only when every item has them, in one order.
+KEY_SETS: list[tuple[str, Any, bool]] = [
+    ("unknown-key", lambda n, t: {**t, "note": f"n{n}", "orderId": n * 2}, True),
+    ("second-id-key", lambda n, t: {**t, "positionId": n + 1000}, True),
+    ("unknown-null", lambda n, t: {**t, "note": None if n % 3 else 1.5}, True),
+    ("order-varies", lambda n, t: position_first(n, t) if n % 5 else {**t, "positionId": n}, False),
+    ("unknown-missing", lambda n, t: {**t, "note": "x"} if n % 4 else t, False),
+    ("unknown-ints-and-floats", lambda n, t: {**t, "note": n if n % 2 else n / 2}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "read"), [k[1:] for k in KEY_SETS], ids=[k[0] for k in KEY_SETS]
+)
+def test_extra_and_second_keys_spool_the_same_cells(
+    change: Any, read: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = document([change(n, item(n)) for n in range(1, 600)])
+    whole, expected = spooled(text)
+    found: list[Any] = []
+    run_cells = item_runs.run_cells
+    monkeypatch.setattr(
+        item_runs, "run_cells", lambda *args: found.append(run_cells(*args)) or found[-1]
+    )
+    chunked(monkeypatch, 2000)
+    deferred, rows = spooled(text)
+    assert found
+    assert all((cells is not None) == read for cells in found)
+    assert rows == expected
+    assert (deferred.key_fields, deferred.columns) == (whole.key_fields, whole.columns)
+
+
 NESTED = {**item(7), "comment": [{"a": n, "b": "x"} for n in range(30)]}
 
 

@@ -12,7 +12,8 @@ Where they differ:
 - it reads a column of ints and floats, or an int beyond 64 bits, as doubles: the tokens
   as written say which was which (`_mixed`);
 - a missing key and a null are both null to it, which only the extra keys' JSON tells
-  apart.
+  apart: a block with extra keys is read only when every item has every key, in the same
+  order (`_in_order`).
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from backtestdb.parsing.json_cells import (
     BlockCells,
     float_texts,
     int_cells,
+    json_text,
     nothing_odd,
     one_by_one,
     text_cells,
 )
 from backtestdb.parsing.json_reader import Unusual, reason
+from backtestdb.parsing.records import scalar_of
 
 _BETWEEN: Final = re.compile(rb"\}\s*,\s*\{")
 _OBJECT: Final = re.compile(rb"\{[^{}]*\}")
@@ -74,18 +77,67 @@ def run_cells(
         return None
     if table.num_rows != rows:
         return None
+    keys = table.column_names
+    named: dict[str, str] = {}  # field -> its first key
+    for key in keys:
+        name = field_of(key)
+        if name is not None:
+            named.setdefault(name, key)
+    extra = [key for key in keys if key not in named.values()]
+    # The keys whose order the decoded path reads: the extra ones and their fields' first.
+    ordered = {named[name] for key in extra if (name := field_of(key)) is not None}
+    ordered.update(extra)
+    if extra and not _in_order(lines, [key for key in keys if key in ordered], rows):
+        return None  # missing and null keys look alike, and a field's first key may vary
     fields: dict[str, Any] = {}
     odd = nothing_odd(rows)
-    for key in table.column_names:
-        name = field_of(key)
-        if name is None or name in fields:  # extra, or a field's second key: decoded
-            return None
+    for name, key in named.items():
         typed = _typed(table.column(key).combine_chunks(), key, name, lines, rows)
         if typed is None:
             return None
         fields[name], bad = typed
         odd = pc.or_(odd, bad)
-    return BlockCells(fields, odd, pa.nulls(rows, pa.string())), table.column_names
+    texts = _extra(table, extra, lines, rows) if extra else pa.nulls(rows, pa.string())
+    return None if texts is None else (BlockCells(fields, odd, texts), keys)
+
+
+def _in_order(lines: bytes, keys: list[str], rows: int) -> bool:
+    """Whether every item has each of `keys` once, in that order (so that, as in
+    `json_cells.shaped_cells`, a field's first key and the extra keys' order are the same
+    in each item)."""
+    places = []
+    for key in keys:
+        # A key's quote follows `{`, `,` or space (see `_tokens`), and a colon follows it.
+        quoted = b'"' + re.escape(key.encode()) + b'"'
+        pattern = quoted + rb"(?<=[{,\s]" + quoted + rb")(?=\s*:)"
+        found = [match.start() for match in re.finditer(pattern, lines)]
+        if len(found) != rows:  # (pyarrow refuses a key twice in an item)
+            return False
+        places.append(found)
+    sequence = [place for item in zip(*places, strict=True) for place in item]
+    return sequence == sorted(sequence)
+
+
+def _extra(table: Any, keys: list[str], lines: bytes, rows: int) -> Any:
+    """`shaped_cells`' JSON of the extra keys of each item; None: cannot say (a number
+    column of ints and floats would come back all floats)."""
+    columns = []
+    for key in keys:
+        column = table.column(key).combine_chunks()
+        if pa.types.is_floating(column.type):
+            if not pc.all(pc.is_finite(column)).as_py():
+                return None
+            tokens = _tokens(lines, key, rows)
+            if tokens is None or pc.any(pc.match_substring_regex(tokens, _INT)).as_py():
+                return None
+        columns.append(column.to_pylist())
+    return pa.array(
+        [
+            json_text(dict(zip(keys, map(scalar_of, values), strict=True)))
+            for values in zip(*columns, strict=True)
+        ],
+        pa.string(),
+    )
 
 
 def _typed(column: Any, key: str, name: str, lines: bytes, rows: int) -> Any:

@@ -41,6 +41,8 @@ _EPOCH_MS_INTS: Final = (10**10, 10**13)
 _ODD_EDGE: Final = r"^[^\x21-\x7e]|[^\x21-\x7e]$"
 _MARKS: Final = pa.array(sorted(EMPTY_MARKS))
 KeyFields = dict[str, str | None]
+#: `json.dumps(value, ensure_ascii=False)`, without the encoder dumps builds per call.
+json_text: Final = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(slots=True)
@@ -102,7 +104,7 @@ def shaped_cells(
     if extra_at:
         named = [keys[at] for at in extra_at]
         extra = [
-            json.dumps(dict(zip(named, map(scalar_of, values), strict=True)), ensure_ascii=False)
+            json_text(dict(zip(named, map(scalar_of, values), strict=True)))
             for values in zip(*(columns[at] for at in extra_at), strict=True)
         ]
     return _cells(fields, rows, extra)
@@ -159,7 +161,7 @@ def _extra(
             extra = item_raw(index + 1, item, key_fields).extra
         else:
             extra = {key: scalar_of(value) for key, value in item.items() if key in unknown}
-        texts.append(json.dumps(extra, ensure_ascii=False) if extra else None)
+        texts.append(json_text(extra) if extra else None)
     return texts
 
 
