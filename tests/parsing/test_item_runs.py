@@ -55,10 +55,10 @@ def items_of(count: int, seed: int) -> list[Any]:
     return found
 
 
-def document(trades: list[Any]) -> bytes:
+def document(trades: list[Any], indent: int | None = None) -> bytes:
     body = {"main": {"symbol": "EURUSD"}, "history": {"items": trades}, "after": [{"a": 1}]}
     # (`after`: a run cut past the list's end is read as what it is)
-    return json.dumps(body, ensure_ascii=False).encode()
+    return json.dumps(body, ensure_ascii=False, indent=indent).encode()
 
 
 def spooled(text: bytes) -> tuple[Deferred, list[dict[str, Any]]]:
@@ -92,9 +92,11 @@ def test_run_lines_are_one_object_a_line() -> None:
     assert item_runs.run_lines(b", 5, {}") is None
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_every_chunk_size_spools_the_same_cells(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = document(items_of(400, seed))
+@pytest.mark.parametrize(("seed", "indent"), [(1, None), (2, None), (3, 2)])
+def test_every_chunk_size_spools_the_same_cells(
+    seed: int, indent: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = document(items_of(400, seed), indent)  # indented: an item spans lines
     whole, expected = spooled(text)  # one chunk: read before the list starts, no run cut
     runs: list[int] = []
     lines = item_runs.run_lines
