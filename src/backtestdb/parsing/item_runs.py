@@ -45,6 +45,7 @@ _BETWEEN: Final = re.compile(rb"\}\s*,\s*\{")
 _OBJECT: Final = re.compile(rb"\{[^{}]*\}")
 _INT: Final = r"^-?\d+$"
 _SPACE: Final = b" \t\r\n"
+_ONE_THREAD: Final = pj.ReadOptions(use_threads=False)
 #: yajl refuses this int (strtoll's lowest, taken for an overflow); pyarrow reads it.
 _LOWEST: Final = -(2**63)
 
@@ -72,7 +73,9 @@ def run_cells(
             return None
     options = pj.ParseOptions(newlines_in_values=lines.count(b"\n") != rows - 1)
     try:
-        table = pj.read_json(pa.BufferReader(lines), parse_options=options)
+        table = pj.read_json(
+            pa.BufferReader(lines), read_options=_ONE_THREAD, parse_options=options
+        )
     except pa.ArrowInvalid:
         return None
     if table.num_rows != rows:
