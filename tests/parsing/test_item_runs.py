@@ -214,12 +214,16 @@ NESTED = {**item(7), "comment": [{"a": n, "b": "x"} for n in range(30)]}
     ],
     ids=["short", "nested-array-item"],
 )
+@pytest.mark.parametrize("unread_first", [False, True], ids=["read-next", "unread-next"])
 def test_runs_cut_past_the_list_are_read_where_they_are(
-    trades: list[Any], monkeypatch: pytest.MonkeyPatch
+    trades: list[Any], unread_first: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body: dict[str, Any] = {"history": {"items": trades}}
+    positions = [{"id": n} for n in range(100)]  # no one reads it: its runs are dropped
+    if unread_first:
+        body["positions"] = positions
     body["later"] = [{"k": n, "v": n / 3, "s": 'say "hi"'} for n in range(100)]
-    body["positions"] = [{"id": n} for n in range(100)]  # no one reads it
+    body["positions"] = positions
     body["deep"] = {"a": [[{"x": n} for n in range(50)], 5]}
     text = json.dumps(body).encode()
     whole, expected = spooled(text)
