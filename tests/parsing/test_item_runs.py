@@ -145,11 +145,14 @@ def test_runs_make_blocks_as_big_as_the_decoded_items(monkeypatch: pytest.Monkey
         *(b'"\xff"', b'"raw\ttab"', b"01", b"1.", b'{"k" 1}'),
     ],
 )
+@pytest.mark.parametrize("key", ["swaps", "note"], ids=["field", "extra-key"])
 def test_what_yajl_refuses_in_a_run_is_refused_alike(
-    value: bytes, monkeypatch: pytest.MonkeyPatch
+    value: bytes, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    items = [json.dumps(item(n)).encode() for n in range(1, 200)]
-    items[150] = items[150].replace(b'"swaps": 0.0', b'"swaps": ' + value)
+    items = [json.dumps({**item(n), "note": 1}).encode() for n in range(1, 200)]
+    written = {"swaps": b"0.0", "note": b"1"}[key]  # (note: a key of no field, ints)
+    member = f'"{key}": '.encode()
+    items[150] = items[150].replace(member + written, member + value)
     text = b'{"history": {"items": [' + b", ".join(items) + b"]}}"
     messages = []
     for chunk in (1 << 18, 4096):  # yajl's refusal, then the runs'

@@ -1,6 +1,7 @@
 """The trade list's runs of flat items, cut out of a report by the first pass
 (`json_reader.Reader.capturing`) and read a block at a time by pyarrow's JSON reader
-(C++, threaded) into the cells `json_cells` makes of the same items decoded.
+(C++; on one thread, as its threads raise the peak memory) into the cells `json_cells`
+makes of the same items decoded.
 
 A run is `, {...}, {...}`: flat objects with no structural byte in a string
 (`unread_runs`). `run_lines` makes it JSON Lines, an object a line, and counts
@@ -127,6 +128,8 @@ def _extra(table: Any, keys: list[str], lines: bytes, rows: int) -> Any:
     columns = []
     for key in keys:
         column = table.column(key).combine_chunks()
+        if pa.types.is_int64(column.type) and pc.min(column).as_py() == _LOWEST:
+            return None
         if pa.types.is_floating(column.type):
             if not pc.all(pc.is_finite(column)).as_py():
                 return None
