@@ -66,8 +66,8 @@ def captured_items(
     past the list's end (`_scan_items` takes an item's events at once), or the list may
     end in the bytes read before it began: so a run may be cut from wherever an array
     follows. Every marker is taken where it is met: in the list, as its items; in a
-    section no one reads, as nothing (`_skip`); anywhere else, as the elements it stands
-    for (`_resumed`, `_scan_item`)."""
+    section no one reads, as nothing (`skip`); anywhere else, as the elements it stands
+    for (`json_stream`'s `_resumed`, `_scan_item`)."""
     reader.capturing = deferred.spool is not None
     try:
         return _scan_items(events, deferred, depth, file, reader)
