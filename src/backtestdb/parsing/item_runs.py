@@ -41,11 +41,11 @@ from backtestdb.parsing.json_cells import (
 )
 from backtestdb.parsing.json_reader import Unusual, reason
 from backtestdb.parsing.records import scalar_of
+from backtestdb.parsing.unread_runs import SPACE
 
 _BETWEEN: Final = re.compile(rb"\}\s*,\s*\{")
 _OBJECT: Final = re.compile(rb"\{[^{}]*\}")
 _INT: Final = r"^-?\d+$"
-_SPACE: Final = b" \t\r\n"
 _ONE_THREAD: Final = pj.ReadOptions(use_threads=False)
 #: yajl refuses this int (strtoll's lowest, taken for an overflow); pyarrow reads it.
 _LOWEST: Final = -(2**63)
@@ -53,7 +53,7 @@ _LOWEST: Final = -(2**63)
 
 def run_lines(run: bytes) -> tuple[bytes, int] | None:
     """(the run as JSON Lines, its object count); None when an element is no object."""
-    body = run.lstrip(_SPACE).removeprefix(b",").lstrip(_SPACE)
+    body = run.lstrip(SPACE).removeprefix(b",").lstrip(SPACE)
     if not body.startswith(b"{"):
         return None
     lines, between = _BETWEEN.subn(b"}\n{", body)
@@ -111,10 +111,7 @@ def _in_order(lines: bytes, keys: list[str], rows: int) -> bool:
     in each item)."""
     places = []
     for key in keys:
-        # A key's quote follows `{`, `,` or space (see `_tokens`), and a colon follows it.
-        quoted = b'"' + re.escape(key.encode()) + b'"'
-        pattern = quoted + rb"(?<=[{,\s]" + quoted + rb")(?=\s*:)"
-        found = [match.start() for match in re.finditer(pattern, lines)]
+        found = [match.start() for match in re.finditer(_member(key) + rb"(?=\s*:)", lines)]
         if len(found) != rows:  # (pyarrow refuses a key twice in an item)
             return False
         places.append(found)
@@ -128,13 +125,11 @@ def _extra(table: Any, keys: list[str], lines: bytes, rows: int) -> Any:
     columns = []
     for key in keys:
         column = table.column(key).combine_chunks()
-        if pa.types.is_int64(column.type) and pc.min(column).as_py() == _LOWEST:
+        if _refused(column):
             return None
         if pa.types.is_floating(column.type):
-            if not pc.all(pc.is_finite(column)).as_py():
-                return None
-            tokens = _tokens(lines, key, rows)
-            if tokens is None or pc.any(pc.match_substring_regex(tokens, _INT)).as_py():
+            written = _written_ints(column, key, lines, rows)
+            if written is None or (written[1] is not None and pc.any(written[1]).as_py()):
                 return None
         columns.append(column.to_pylist())
     return pa.array(
@@ -149,48 +144,73 @@ def _extra(table: Any, keys: list[str], lines: bytes, rows: int) -> Any:
 def _typed(column: Any, key: str, name: str, lines: bytes, rows: int) -> Any:
     """`json_cells.typed_of` of a column as pyarrow read it; None: cannot say."""
     kind = column.type
+    if _refused(column):
+        return None
     if pa.types.is_null(kind):
         return text_cells(pa.nulls(rows, pa.string()))
     if pa.types.is_string(kind):
         return text_cells(column)
     if pa.types.is_int64(kind):
-        if pc.min(column).as_py() == _LOWEST:  # yajl's integer overflow
-            return None
         return int_cells(column, name)
     if pa.types.is_boolean(kind):
         return one_by_one(column.to_pylist(), name)
-    if not pa.types.is_float64(kind) or not pc.all(pc.is_finite(column)).as_py():
-        return None  # (all-null is all-finite: pyarrow types such a column null)
-    if not pc.any(pc.equal(column, pc.floor(column))).as_py():  # no whole number: no int
-        if name in NUMBER_FIELDS:
-            return column, nothing_odd(rows)
-        return one_by_one(column.to_pylist(), name)
+    if not pa.types.is_float64(kind):
+        return None
+    written = _written_ints(column, key, lines, rows)
+    if written is None:
+        return None
+    tokens, ints = written
+    if ints is not None and pc.any(ints).as_py():
+        return (_mixed(column, tokens, ints), nothing_odd(rows)) if name in NUMBER_FIELDS else None
+    # Floats only (and nulls), as json_cells reads them.
+    return (
+        (column, nothing_odd(rows))
+        if name in NUMBER_FIELDS
+        else one_by_one(column.to_pylist(), name)
+    )
+
+
+def _refused(column: Any) -> bool:
+    """Whether the column holds what yajl refuses and pyarrow reads: NaN or Infinity, or
+    the int -2**63 (all-null is all-finite: pyarrow types such a column null)."""
+    if pa.types.is_int64(column.type):
+        return bool(pc.min(column).as_py() == _LOWEST)
+    if pa.types.is_floating(column.type):
+        return not pc.all(pc.is_finite(column)).as_py()
+    return False
+
+
+def _written_ints(column: Any, key: str, lines: bytes, rows: int) -> tuple[Any, Any] | None:
+    """(each item's number token of a double column as written, which tokens are ints);
+    (None, None) when no number is whole, so none was written as an int; None: cannot
+    say (an item without a number token, or an int that may be beyond 64 bits, which
+    yajl refuses)."""
+    if not pc.any(pc.equal(column, pc.floor(column))).as_py():
+        return None, None
     tokens = _tokens(lines, key, rows)
     if tokens is None:
         return None
     ints = pc.fill_null(pc.match_substring_regex(tokens, _INT), False)
     if pc.any(pc.and_(ints, pc.greater_equal(pc.utf8_length(tokens), 19))).as_py():
-        return None  # an int beyond 64 bits, perhaps: yajl refuses it
-    if not pc.any(ints).as_py():  # floats only (and nulls), as json_cells reads them
-        if name in NUMBER_FIELDS:
-            return column, nothing_odd(rows)
-        return one_by_one(column.to_pylist(), name)
-    if name not in NUMBER_FIELDS:
         return None
-    return _mixed(column, tokens, ints), nothing_odd(rows)
+    return tokens, ints
 
 
 def _tokens(lines: bytes, key: str, rows: int) -> Any:
     """Each item's number token of `key` as written; None unless every item has one."""
-    # A key's quote follows `{`, `,` or space; inside a string, a quote is escaped. (The
-    # look behind comes after the key, so that the search is for the key's bytes.)
-    quoted = b'"' + re.escape(key.encode()) + b'"'
-    pattern = quoted + rb"(?<=[{,\s]" + quoted + rb")\s*:\s*(-?[0-9][0-9.eE+-]*|null)"
-    found = re.findall(pattern, lines)
+    found = re.findall(_member(key) + rb"\s*:\s*(-?[0-9][0-9.eE+-]*|null)", lines)
     if len(found) != rows:
         return None
     texts = pa.array(found, pa.binary()).cast(pa.string())
     return pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
+
+
+def _member(key: str) -> bytes:
+    """A regex of `key` as an item's key: its quote follows `{`, `,` or space (inside a
+    string, a quote is escaped). The look behind comes after the key, so that the
+    search is for the key's bytes."""
+    quoted = b'"' + re.escape(key.encode()) + b'"'
+    return quoted + rb"(?<=[{,\s]" + quoted + rb")"
 
 
 def _mixed(column: Any, tokens: Any, ints: Any) -> Any:
@@ -207,7 +227,7 @@ def run_items(lines: bytes, file: str) -> list[dict[str, Any]]:
 
 def run_array(run: bytes, file: str) -> list[Any]:
     """A run that `run_lines` cannot take, decoded as the elements it is."""
-    return _decoded(b"[" + run.lstrip(_SPACE).removeprefix(b",") + b"]", file)
+    return _decoded(b"[" + run.lstrip(SPACE).removeprefix(b",") + b"]", file)
 
 
 def item_at(lines: bytes, file: str) -> Callable[[int], dict[str, Any]]:

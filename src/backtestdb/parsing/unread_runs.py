@@ -18,7 +18,8 @@ from typing import Final
 
 _STRUCTURE: Final = b'{}[]"\\'
 _NOT_STRUCTURE: Final = bytes(b for b in range(256) if b not in _STRUCTURE)
-_SPACE: Final = b" \t\r\n"
+#: JSON's whitespace.
+SPACE: Final = b" \t\r\n"
 _ESCAPE: Final = re.compile(rb"\\.", re.DOTALL)
 # A `}` that must close an object in an array, whatever came before it in the file: were
 # it inside a string, that string would end at the quote before the key, and only space,
@@ -41,7 +42,7 @@ def droppable(data: bytes) -> tuple[int, int] | None:
 def run_after_element(data: bytes) -> tuple[int, int] | None:
     """`droppable`'s run of `data` that starts right after an element of the array (the
     end of a run cut from the bytes before it): from data's first byte on."""
-    if not data.lstrip(_SPACE).startswith(b","):
+    if not data.lstrip(SPACE).startswith(b","):
         return None
     return _run(data, 0, _stop(data))
 
