@@ -17,7 +17,7 @@ Int and float columns stay typed until `texts_of` makes them text.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final
@@ -70,6 +70,12 @@ def meet_key(key: str, key_fields: KeyFields, columns: dict[str, str]) -> None:
         canonical = key_fields[key] = key_field(key)
         if canonical is not None:
             columns.setdefault(canonical, key)
+
+
+def meet_keys(keys: Iterable[str], key_fields: KeyFields, columns: dict[str, str]) -> None:
+    """`meet_key` of each key, in order."""
+    for key in keys:
+        meet_key(key, key_fields, columns)
 
 
 def block_cells(block: list[dict[str, Any]], key_fields: KeyFields) -> BlockCells:

@@ -28,7 +28,7 @@ from backtestdb.parsing.json_cells import (
     KeyFields,
     block_cells,
     key_field,
-    meet_key,
+    meet_keys,
     shaped_cells,
 )
 
@@ -42,7 +42,7 @@ _VALUE = itemgetter(1)
 class ItemSpool:
     def __init__(self, key_fields: KeyFields, columns: dict[str, str], file: str) -> None:
         #: Filled by the first pass as it meets keys: complete before a block is made
-        #: (a run's keys are met as its block is made, `meet_key`); `columns` is each
+        #: (a run's keys are met as its block is made, `meet_keys`); `columns` is each
         #: field's first key.
         self.key_fields, self.columns, self.file_name = key_fields, columns, file
         self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
@@ -121,13 +121,11 @@ class ItemSpool:
         if found is None:
             items = item_runs.run_items(lines, self.file_name)
             for item in items:
-                for key in item:
-                    meet_key(key, self.key_fields, self.columns)
+                meet_keys(item, self.key_fields, self.columns)
             self._write(block_cells(items, self.key_fields), items.__getitem__)
             return
         cells, keys = found
-        for key in keys:
-            meet_key(key, self.key_fields, self.columns)
+        meet_keys(keys, self.key_fields, self.columns)
         self._write(cells, item_runs.item_at(lines, self.file_name))
 
     def _field_of(self, key: str) -> str | None:

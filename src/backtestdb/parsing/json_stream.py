@@ -81,7 +81,7 @@ def _resumed(
             seen[here] = seen.get(here, 0) + 1
         if event not in OPEN:
             if value == marker and event == "string" and reader.runs and not is_map:
-                # A run cut out past the trade list's end (see `_captured_items`).
+                # A run cut out past the trade list's end (see `trade_list.captured_items`).
                 elements = item_runs.run_array(reader.runs.popleft(), file)
                 parent.extend(elements)
                 if depth <= 4:
@@ -137,7 +137,7 @@ def _unread(path: tuple[str, ...]) -> bool:
 
 
 def _read_past(events: Iterator[tuple[str, Any]], depth: int, file: str, reader: Reader) -> None:
-    """`_skip` a section no one reads, with the reader dropping what it can unparsed."""
+    """`skip` a section no one reads, with the reader dropping what it can unparsed."""
     reader.dropping = True
     try:
         skip(events, depth, file, reader)

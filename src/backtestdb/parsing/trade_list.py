@@ -12,7 +12,7 @@ from typing import Any, Final
 import ijson
 
 from backtestdb.parsing import item_runs, json_spool
-from backtestdb.parsing.json_cells import meet_key
+from backtestdb.parsing.json_cells import meet_key, meet_keys
 from backtestdb.parsing.json_reader import Reader, Unusual
 from backtestdb.parsing.json_spool import ItemSpool
 
@@ -193,8 +193,7 @@ def _run(run: bytes, deferred: Deferred, number: int, file: str) -> int:
     items = item_runs.run_array(run, file)
     for at, item in enumerate(items):
         if type(item) is dict:
-            for key in item:
-                meet_key(key, deferred.key_fields, deferred.columns)
+            meet_keys(item, deferred.key_fields, deferred.columns)
             if spool is not None:
                 spool.add_item(item)
         else:
